@@ -1,0 +1,76 @@
+// Output of the pure compiler: xDS resources (plain objects per type URL, encoded by the snapshot
+// layer) plus the resolver table that resolver clients consume.
+import type { SnapshotInput } from '../snapshot/snapshot.js';
+
+export interface CompileOptions {
+  /** Current step index per TrafficShift name (advanced by the rollout layer); default 0. */
+  readonly shiftSteps?: Readonly<Record<string, number>>;
+  /** Listener / RouteConfiguration name for proxyless clients (xds:///NAME). Default "model-serving". */
+  readonly listenerName?: string;
+}
+
+export interface ResolverModel {
+  readonly name: string;
+  readonly version: string;
+  readonly shard: string;
+  readonly params: Readonly<Record<string, unknown>>;
+}
+
+export interface ResolverCell {
+  readonly id: string;
+  readonly model: string;
+  readonly percent: number;
+  /** Half-open bucket range [bucketStart, bucketEnd) out of 10,000 buckets. */
+  readonly bucketStart: number;
+  readonly bucketEnd: number;
+}
+
+export interface ResolverExperiment {
+  readonly abTestId: string;
+  readonly salt: string;
+  readonly cells: readonly ResolverCell[];
+}
+
+export interface ResolverShift {
+  readonly name: string;
+  readonly from: string;
+  readonly to: string;
+  /** Current share of users on `to`, 0..100. */
+  readonly percent: number;
+  readonly stepIndex: number;
+  /** Salt of the shift's user hash (stable across steps so users only move one way). */
+  readonly salt: string;
+}
+
+export interface ResolverOverride {
+  readonly name: string;
+  readonly model: string;
+  readonly client?: string;
+  readonly header?: { readonly name: string; readonly value: string };
+}
+
+export interface ResolverObjective {
+  readonly name: string;
+  readonly defaultModel: string;
+  readonly modelType?: string;
+  readonly inputType?: string;
+  readonly timeoutMs: number;
+  readonly retries: number;
+  /** routingKey per model reachable from this objective ("<objective>/<model>"). */
+  readonly routingKeys: Readonly<Record<string, string>>;
+  readonly experiments: readonly ResolverExperiment[];
+  readonly shift?: ResolverShift;
+  readonly overrides: readonly ResolverOverride[];
+}
+
+export interface ResolverTable {
+  readonly objectives: Readonly<Record<string, ResolverObjective>>;
+  readonly models: Readonly<Record<string, ResolverModel>>;
+  readonly clients: Readonly<Record<string, { readonly testTraffic: boolean }>>;
+}
+
+export interface CompileResult {
+  /** Plain Envoy messages per type URL, deterministic (sorted) order. */
+  readonly resources: SnapshotInput;
+  readonly resolverTable: ResolverTable;
+}
