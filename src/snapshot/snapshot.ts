@@ -51,7 +51,7 @@ export class Snapshot implements SnapshotView {
 /** Input: plain message objects (proto field names) per type URL. */
 export type SnapshotInput = Readonly<Record<string, readonly object[]>>;
 
-export function typeVersion(resources: Iterable<EncodedResource>): string {
+export function typeVersion(resources: Iterable<{ name: string; version: string }>): string {
   const parts = [...resources].map((r) => `${r.name}\u0000${r.version}`).sort();
   return digestStrings(parts);
 }

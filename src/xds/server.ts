@@ -1,0 +1,155 @@
+// The ADS server: state-of-the-world and delta streams on one gRPC port. It depends only on the
+// SnapshotProvider interface, never on rules or the compiler.
+import { EventEmitter } from 'node:events';
+import * as grpc from '@grpc/grpc-js';
+import pino, { type Logger } from 'pino';
+import { adsServiceDefinition, type DeltaDiscoveryRequest, type DiscoveryRequest } from './service.js';
+import type { SnapshotProvider } from './provider.js';
+import { AdsStream, type AckEvent, type NackEvent, type SendEvent, type StreamContext } from './stream.js';
+import { SotwStream } from './sotw-stream.js';
+import { DeltaStream } from './delta-stream.js';
+import type { StreamStatus } from './stream-status.js';
+
+export const DEFAULT_ADS_HOST = '127.0.0.1';
+export const DEFAULT_ADS_PORT = 18000;
+
+export interface AdsServerOptions {
+  provider: SnapshotProvider;
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  logger?: Logger;
+  credentials?: grpc.ServerCredentials;
+  /** Extra services on the same port (e.g. the resolver service). */
+  extraServices?: Array<{ definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation }>;
+}
+
+export interface AdsServerEventMap {
+  open: [AdsStream];
+  close: [AdsStream];
+  send: [SendEvent];
+  ack: [AckEvent];
+  nack: [NackEvent];
+}
+
+export class AdsServer extends EventEmitter<AdsServerEventMap> {
+  private readonly grpcServer: grpc.Server;
+  private readonly streams = new Set<AdsStream>();
+  private readonly ctx: StreamContext;
+  private readonly log: Logger;
+  private unsubscribe: (() => void) | undefined;
+  private boundPort = 0;
+
+  constructor(private readonly options: AdsServerOptions) {
+    super();
+    this.log = options.logger ?? pino({ level: 'silent' });
+    this.ctx = {
+      provider: options.provider,
+      log: this.log,
+      events: {
+        open: (s) => this.emit('open', s),
+        close: (s) => {
+          this.streams.delete(s);
+          this.emit('close', s);
+        },
+        send: (e) => this.emit('send', e),
+        ack: (e) => this.emit('ack', e),
+        nack: (e) => this.emit('nack', e),
+      },
+    };
+    this.grpcServer = new grpc.Server({
+      'grpc.keepalive_time_ms': 30_000,
+      'grpc.keepalive_timeout_ms': 10_000,
+      'grpc.keepalive_permit_without_calls': 1,
+      'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+      'grpc.max_receive_message_length': 16 * 1024 * 1024,
+      'grpc.max_send_message_length': -1,
+    });
+    this.grpcServer.addService(adsServiceDefinition(), {
+      StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, Buffer>) => {
+        const stream = new SotwStream(call, this.ctx, call.getPeer());
+        this.attach(stream, call, (req) => stream.onRequest(req as DiscoveryRequest));
+      },
+      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<DeltaDiscoveryRequest, Buffer>) => {
+        const stream = new DeltaStream(call, this.ctx, call.getPeer());
+        this.attach(stream, call, (req) => stream.onRequest(req as DeltaDiscoveryRequest));
+      },
+    });
+    for (const extra of options.extraServices ?? []) this.grpcServer.addService(extra.definition, extra.implementation);
+  }
+
+  private attach(stream: AdsStream, call: grpc.ServerDuplexStream<unknown, Buffer>, onRequest: (req: unknown) => void): void {
+    this.streams.add(stream);
+    this.emit('open', stream);
+    call.on('data', (req: unknown) => {
+      try {
+        onRequest(req);
+      } catch (err) {
+        this.log.error({ event: 'stream_error', stream: stream.id, err }, 'failed to handle a request');
+        call.destroy(err as Error);
+      }
+    });
+    const done = (): void => stream.close();
+    call.on('end', () => {
+      done();
+      call.end();
+    });
+    call.on('cancelled', done);
+    call.on('error', done);
+    call.on('close', done);
+  }
+
+  /** Binds and starts serving; resolves with the bound port. */
+  async start(): Promise<number> {
+    const host = this.options.host ?? DEFAULT_ADS_HOST;
+    const port = this.options.port ?? DEFAULT_ADS_PORT;
+    const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    this.boundPort = await new Promise<number>((resolve, reject) => {
+      this.grpcServer.bindAsync(address, this.options.credentials ?? grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    });
+    this.unsubscribe = this.options.provider.onChange(() => this.fanOut());
+    this.log.info({ event: 'ads_listening', address: `${host}:${this.boundPort}` }, 'ADS server listening');
+    return this.boundPort;
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /** Every stream re-plans against the snapshot the provider now holds for its node. */
+  private fanOut(): void {
+    for (const s of this.streams) s.snapshotChanged();
+  }
+
+  streamCount(): number {
+    return this.streams.size;
+  }
+
+  streamStatuses(): StreamStatus[] {
+    return [...this.streams].map((s) => s.status());
+  }
+
+  /** Stops accepting streams and ends open ones; after `graceMs` forces the rest closed. */
+  async stop(graceMs = 2000): Promise<void> {
+    this.unsubscribe?.();
+    for (const s of this.streams) s.end();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.grpcServer.forceShutdown();
+        resolve();
+      }, graceMs);
+      this.grpcServer.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    this.log.info({ event: 'ads_stopped' }, 'ADS server stopped');
+  }
+
+  /** Drops every connection at once, as a crash would (tests use it to prove client caching). */
+  kill(): void {
+    this.unsubscribe?.();
+    this.grpcServer.forceShutdown();
+    for (const s of this.streams) s.close();
+  }
+}

@@ -1,0 +1,101 @@
+// State-of-the-world ADS (StreamAggregatedResources).
+import { isFullStateType, TypeUrl } from '../proto/type-urls.js';
+import { stringField } from '../snapshot/wire.js';
+import { typeVersion } from '../snapshot/snapshot.js';
+import type { EncodedResource } from '../snapshot/types.js';
+import type { ServedSnapshot } from './provider.js';
+import type { DiscoveryRequest } from './service.js';
+import { AdsStream, type AdsCall, type StreamContext } from './stream.js';
+import { buildBody, fullBody, namedBody, sameContent, type SotwBody } from './response-body.js';
+import type { TypeState } from './type-state.js';
+import { isGrpcClient, nodeInfoFrom } from './node-info.js';
+
+export class SotwStream extends AdsStream {
+  readonly protocol = 'sotw' as const;
+
+  constructor(call: AdsCall<DiscoveryRequest>, ctx: StreamContext, peer: string) {
+    super(call as AdsCall<unknown>, ctx, peer);
+  }
+
+  onRequest(req: DiscoveryRequest): void {
+    if (!this.node) this.adoptNode(nodeInfoFrom(req.node));
+    if (!req.type_url) {
+      this.log.warn({ event: 'bad_request' }, 'request without type_url ignored');
+      return;
+    }
+    const ts = this.typeState(req.type_url);
+    const firstRequest = ts.requests++ === 0;
+    if (req.response_nonce) {
+      const matched = this.acknowledge(ts, req.response_nonce, req.version_info, req.error_detail?.message || (req.error_detail ? 'NACK without message' : undefined));
+      // A nonce this stream never sent: a reconnecting client reporting what it holds (rule 7).
+      if (!matched && ts.lastSentNonce === '' && req.version_info) ts.ackedVersion = req.version_info;
+    } else if (firstRequest && req.version_info) {
+      ts.ackedVersion = req.version_info;
+    }
+    if (this.applySubscription(ts, req.resource_names, firstRequest)) ts.dirty = true;
+    this.pump();
+  }
+
+  /** Applies the request's names; returns true when the subscription changed. */
+  private applySubscription(ts: TypeState, names: readonly string[], firstRequest: boolean): boolean {
+    const wasWildcard = ts.wildcard;
+    if (names.includes('*')) {
+      ts.wildcard = true;
+    } else if (names.length > 0) {
+      ts.wildcard = false; // naming something ends legacy wildcard (rule 5)
+    } else if (firstRequest && isFullStateType(ts.typeUrl) && !(this.node && isGrpcClient(this.node))) {
+      ts.wildcard = true; // legacy wildcard: empty names on the first LDS/CDS request
+    } else if (ts.everNamed) {
+      ts.wildcard = false; // a client that named resources and now names none wants none
+    }
+    if (names.length > 0) ts.everNamed = true;
+    const changed = ts.setNames(names);
+    return changed || wasWildcard !== ts.wildcard;
+  }
+
+  protected plan(ts: TypeState, snapshot: ServedSnapshot): Buffer | undefined {
+    const set = snapshot.type(ts.typeUrl);
+    const fullState = isFullStateType(ts.typeUrl);
+    if (!set || (!ts.wildcard && ts.names.size === 0 && !(ts.forceAll && fullState))) {
+      ts.dirty = false;
+      ts.forceAll = false;
+      return undefined;
+    }
+    let body = ts.wildcard ? fullBody(set) : namedBody(set, ts.namesKey, [...ts.names].sort(), fullState);
+    if (ts.typeUrl === TypeUrl.Cluster) body = this.keepHeldClusters(ts, body);
+    if (ts.typeUrl === TypeUrl.RouteConfiguration) {
+      const waiting = this.unackedClusters(body.resources.values());
+      if (waiting.length > 0) {
+        ts.waitingFor = waiting; // stays dirty: re-planned when the clusters are ACKed (rule 1)
+        return undefined;
+      }
+    }
+    const forced = ts.forceAll || (ts.forceNames.size > 0 && (fullState || [...ts.forceNames].some((n) => body.resources.has(n))));
+    ts.forceAll = false;
+    ts.forceNames.clear();
+    if (!forced && (sameContent(ts.sent, body.resources) || body.contentKey === ts.rejectedKey)) {
+      this.markSettled(ts, snapshot.version, body.resources, sameContent);
+      return undefined;
+    }
+    const previous = ts.sent;
+    const nonce = this.nextNonce();
+    const bytes = Buffer.concat([body.bytes, stringField(5, nonce)]);
+    this.recordSend(ts, { nonce, version: body.version, snapshotVersion: snapshot.version, resources: body.resources, contentKey: body.contentKey, sentAt: Date.now() }, 0, bytes.length);
+    ts.dirty = false;
+    if (ts.typeUrl === TypeUrl.Cluster) this.resendEndpointsOfChangedClusters(previous, body.resources.values());
+    return bytes;
+  }
+
+  /** CDS keeps clusters still named by routes the client holds, until it ACKs routes without them. */
+  private keepHeldClusters(ts: TypeState, body: SotwBody): SotwBody {
+    const extra: EncodedResource[] = [];
+    for (const name of this.heldRouteClusters()) {
+      if (body.resources.has(name) || !ts.covers(name)) continue;
+      const held = ts.sent.get(name) ?? ts.acked.get(name);
+      if (held?.sotwField) extra.push(held as EncodedResource);
+    }
+    if (extra.length === 0) return body;
+    const merged = new Map<string, EncodedResource>([...body.resources, ...extra.map((r) => [r.name, r] as const)].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
+    return buildBody(ts.typeUrl, typeVersion(merged.values()), merged);
+  }
+}

@@ -1,0 +1,255 @@
+// What state-of-the-world and delta streams share: one ordered send queue per stream (CDS, EDS,
+// LDS, RDS, then Switchyard's own types), ACK gating of routes on their clusters, clusters that
+// outlive the routes naming them, ACK/NACK bookkeeping and status.
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { EncodedResource } from '../snapshot/types.js';
+import { pushRank, TypeUrl } from '../proto/type-urls.js';
+import type { NodeInfo, ServedSnapshot, SnapshotProvider } from './provider.js';
+import { TypeState, type HeldResource, type InFlight } from './type-state.js';
+import { typeStatus, type StreamStatus } from './stream-status.js';
+
+export interface SendEvent {
+  stream: AdsStream;
+  typeUrl: string;
+  version: string;
+  nonce: string;
+  snapshotVersion: string;
+  resources: number;
+  removed: number;
+  bytes: number;
+}
+
+export interface AckEvent {
+  stream: AdsStream;
+  typeUrl: string;
+  version: string;
+  nonce: string;
+  snapshotVersion: string;
+  /** From the send of the ACKed response to its ACK (convergence is measured at the ACK). */
+  latencyMs: number;
+}
+
+export interface NackEvent extends AckEvent {
+  message: string;
+}
+
+export interface StreamEvents {
+  open(stream: AdsStream): void;
+  close(stream: AdsStream): void;
+  send(e: SendEvent): void;
+  ack(e: AckEvent): void;
+  nack(e: NackEvent): void;
+}
+
+export interface StreamContext {
+  provider: SnapshotProvider;
+  events: StreamEvents;
+  log: Logger;
+}
+
+export type AdsCall<Req> = ServerDuplexStream<Req, Buffer>;
+
+let streamSeq = 0;
+
+export abstract class AdsStream {
+  readonly id = `s${++streamSeq}`;
+  readonly connectedAt = new Date();
+  node: NodeInfo | undefined;
+  closed = false;
+  abstract readonly protocol: 'sotw' | 'delta';
+
+  private readonly types = new Map<string, TypeState>();
+  /** Type states in push order. */
+  private ordered: TypeState[] = [];
+  private writing = false;
+  private nonceSeq = 0;
+  protected readonly log: Logger;
+
+  constructor(
+    protected readonly call: AdsCall<unknown>,
+    protected readonly ctx: StreamContext,
+    readonly peer: string,
+  ) {
+    this.log = ctx.log.child({ stream: this.id });
+  }
+
+  /** Plans the next response for one type against a snapshot; undefined when nothing is due. */
+  protected abstract plan(ts: TypeState, snapshot: ServedSnapshot): Buffer | undefined;
+
+  protected typeState(typeUrl: string): TypeState {
+    let ts = this.types.get(typeUrl);
+    if (!ts) {
+      ts = new TypeState(typeUrl);
+      this.types.set(typeUrl, ts);
+      this.ordered = [...this.types.values()].sort((a, b) => pushRank(a.typeUrl) - pushRank(b.typeUrl) || a.typeUrl.localeCompare(b.typeUrl));
+    }
+    return ts;
+  }
+
+  protected existingType(typeUrl: string): TypeState | undefined {
+    return this.types.get(typeUrl);
+  }
+
+  protected nextNonce(): string {
+    return String(++this.nonceSeq);
+  }
+
+  /** The provider may hold a new snapshot for this node: re-plan every type. */
+  snapshotChanged(): void {
+    for (const ts of this.ordered) ts.dirty = true;
+    this.pump();
+  }
+
+  /**
+   * Sends at most one response at a time, the first due type in push order. The next response is
+   * planned only when the previous write completed, so a stream that does not read holds at most
+   * the latest state per type (planned from the newest snapshot), never a backlog.
+   */
+  protected pump(): void {
+    if (this.writing || this.closed || !this.node) return;
+    const snapshot = this.ctx.provider.snapshotFor(this.node);
+    if (!snapshot) return;
+    for (const ts of this.ordered) {
+      if (!ts.dirty) continue;
+      const bytes = this.plan(ts, snapshot);
+      if (!bytes) continue;
+      this.writing = true;
+      this.call.write(bytes, () => {
+        this.writing = false;
+        this.pump();
+      });
+      return;
+    }
+  }
+
+  /** Clusters named by these routes that this stream subscribes to but has not ACKed yet. */
+  protected unackedClusters(routes: Iterable<{ refs?: EncodedResource['refs'] }>): string[] {
+    const cds = this.types.get(TypeUrl.Cluster);
+    if (!cds) return [];
+    const missing = new Set<string>();
+    for (const r of routes) {
+      for (const c of r.refs?.clusters ?? []) if (cds.covers(c) && !cds.acked.has(c)) missing.add(c);
+    }
+    return [...missing].sort();
+  }
+
+  /** Clusters named by routes the client holds or is being sent: they must not be removed yet. */
+  protected heldRouteClusters(): Set<string> {
+    const held = new Set<string>();
+    const rds = this.types.get(TypeUrl.RouteConfiguration);
+    if (!rds) return held;
+    for (const map of [rds.acked, rds.sent]) for (const r of map.values()) for (const c of r.refs?.clusters ?? []) held.add(c);
+    return held;
+  }
+
+  /** Records a response as sent. */
+  protected recordSend(ts: TypeState, inflight: InFlight, removed: number, bytes: number): void {
+    ts.inflight.push(inflight);
+    ts.sent = inflight.resources;
+    ts.lastSentVersion = inflight.version;
+    ts.lastSentNonce = inflight.nonce;
+    ts.lastSentAt = new Date(inflight.sentAt);
+    ts.waitingFor = [];
+    this.ctx.events.send({
+      stream: this,
+      typeUrl: ts.typeUrl,
+      version: inflight.version,
+      nonce: inflight.nonce,
+      snapshotVersion: inflight.snapshotVersion,
+      resources: inflight.changed?.length ?? inflight.resources.size,
+      removed,
+      bytes,
+    });
+  }
+
+  /** Nothing is due for this type: if the client holds this content, it is in sync with the snapshot. */
+  protected markSettled(ts: TypeState, snapshotVersion: string, current: ReadonlyMap<string, HeldResource>, same: (a: ReadonlyMap<string, HeldResource>, b: ReadonlyMap<string, HeldResource>) => boolean): void {
+    ts.dirty = false;
+    if (ts.inflight.length === 0 && same(ts.acked, current)) ts.ackedSnapshot = snapshotVersion;
+  }
+
+  /** Handles the ACK/NACK part of a request. Returns false when the nonce is not one in flight. */
+  protected acknowledge(ts: TypeState, nonce: string, versionInfo: string, errorMessage: string | undefined): boolean {
+    const i = ts.inflight.findIndex((f) => f.nonce === nonce);
+    if (i === -1) return false;
+    const f = ts.inflight[i]!;
+    ts.inflight = ts.inflight.slice(i + 1);
+    const latencyMs = Date.now() - f.sentAt;
+    const base = { stream: this, typeUrl: ts.typeUrl, version: f.version, nonce, snapshotVersion: f.snapshotVersion, latencyMs };
+    if (errorMessage === undefined) {
+      ts.acked = f.resources;
+      ts.ackedVersion = versionInfo || f.version;
+      ts.ackedAt = new Date();
+      ts.ackedSnapshot = f.snapshotVersion;
+      ts.rejectedKey = '';
+      for (const r of f.changed ?? []) ts.rejectedVersions.delete(r.name);
+      this.ctx.events.ack(base);
+    } else {
+      ts.ackedVersion = versionInfo;
+      ts.lastNack = { version: f.version, message: errorMessage, at: new Date() };
+      ts.rejectedKey = f.contentKey;
+      for (const r of f.changed ?? []) ts.rejectedVersions.set(r.name, r.version);
+      // The client kept what it had: later responses are planned from its accepted state.
+      if (ts.inflight.length === 0) ts.sent = ts.acked;
+      this.log.warn({ event: 'nack', type: ts.typeUrl, version: f.version, node: this.node?.id, error: errorMessage }, 'client rejected a response');
+      this.ctx.events.nack({ ...base, message: errorMessage });
+    }
+    // A cluster ACK may release routes waiting for it; a route ACK may release clusters kept for it.
+    if (ts.typeUrl === TypeUrl.Cluster) this.markDirty(TypeUrl.RouteConfiguration);
+    if (ts.typeUrl === TypeUrl.RouteConfiguration) this.markDirty(TypeUrl.Cluster);
+    return true;
+  }
+
+  /** Envoy keeps a changed cluster warming until it gets EDS for it, changed or not (rule 2). */
+  protected resendEndpointsOfChangedClusters(before: ReadonlyMap<string, { version: string }>, sent: Iterable<EncodedResource>): void {
+    const eds = this.types.get(TypeUrl.ClusterLoadAssignment);
+    if (!eds) return;
+    for (const r of sent) {
+      const old = before.get(r.name);
+      if (old && old.version !== r.version && eds.covers(r.name)) {
+        eds.forceNames.add(r.name);
+        eds.dirty = true;
+      }
+    }
+  }
+
+  protected markDirty(typeUrl: string): void {
+    const ts = this.types.get(typeUrl);
+    if (ts) ts.dirty = true;
+  }
+
+  /** Sets the node from the first request (design rule 7: later requests may omit it). */
+  protected adoptNode(node: NodeInfo): void {
+    this.node = node;
+    this.log.info({ event: 'stream_open', protocol: this.protocol, node: node.id, cluster: node.cluster, userAgent: node.userAgent, peer: this.peer }, 'stream opened');
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.log.info({ event: 'stream_close', node: this.node?.id }, 'stream closed');
+    this.ctx.events.close(this);
+  }
+
+  /** Ends the stream from the server side (e.g. shutdown). */
+  end(): void {
+    try {
+      this.call.end();
+    } catch {
+      // already gone
+    }
+    this.close();
+  }
+
+  status(): StreamStatus {
+    return {
+      streamId: this.id,
+      protocol: this.protocol,
+      peer: this.peer,
+      node: this.node ?? { id: '', cluster: '', userAgent: '' },
+      connectedSince: this.connectedAt.toISOString(),
+      types: this.ordered.map(typeStatus),
+    };
+  }
+}
