@@ -30,7 +30,7 @@ export class DeltaStream extends AdsStream {
     if (firstRequest) this.adoptInitialVersions(ts, req.initial_resource_versions ?? {});
     if (req.response_nonce) {
       const error = req.error_detail ? req.error_detail.message || 'NACK without message' : undefined;
-      this.acknowledge(ts, req.response_nonce, '', error);
+      this.acknowledge(ts, req.response_nonce, '', error, false);
     }
     if (this.applySubscription(ts, req, firstRequest)) ts.dirty = true;
     this.pump();
@@ -57,7 +57,8 @@ export class DeltaStream extends AdsStream {
     for (const n of subscribe) names.add(n);
     for (const n of unsubscribe) names.delete(n);
     if (subscribe.length > 0) ts.everNamed = true;
-    const changed = ts.setNames(names);
+    const before = ts.names.size;
+    const changed = ts.setNames(names).length > 0 || before !== ts.names.size;
     if (unsubscribe.length > 0) {
       // The client forgets unsubscribed resources; a later subscribe must resend them.
       const forget = (m: ReadonlyMap<string, HeldResource>): Map<string, HeldResource> => {
@@ -68,8 +69,9 @@ export class DeltaStream extends AdsStream {
       ts.sent = forget(ts.sent);
       ts.acked = forget(ts.acked);
     }
-    // Subscribing to a name the client already holds at the current version still gets an answer.
-    for (const n of subscribe) if (n !== '*') ts.forceNames.add(n);
+    // A newly subscribed name the client does not hold gets an answer even if unchanged (rule 6):
+    // the resource, or removed_resources when it does not exist.
+    for (const n of subscribe) if (n !== '*' && !ts.sent.has(n)) ts.forceNames.add(n);
     return changed || wasWildcard !== ts.wildcard || subscribe.length > 0 || firstRequest;
   }
 

@@ -26,7 +26,7 @@ export class SotwStream extends AdsStream {
     const ts = this.typeState(req.type_url);
     const firstRequest = ts.requests++ === 0;
     if (req.response_nonce) {
-      const matched = this.acknowledge(ts, req.response_nonce, req.version_info, req.error_detail?.message || (req.error_detail ? 'NACK without message' : undefined));
+      const matched = this.acknowledge(ts, req.response_nonce, req.version_info, req.error_detail?.message || (req.error_detail ? 'NACK without message' : undefined), true);
       // A nonce this stream never sent: a reconnecting client reporting what it holds (rule 7).
       if (!matched && ts.lastSentNonce === '' && req.version_info) ts.ackedVersion = req.version_info;
     } else if (firstRequest && req.version_info) {
@@ -49,8 +49,10 @@ export class SotwStream extends AdsStream {
       ts.wildcard = false; // a client that named resources and now names none wants none
     }
     if (names.length > 0) ts.everNamed = true;
-    const changed = ts.setNames(names);
-    return changed || wasWildcard !== ts.wildcard;
+    const before = ts.names.size;
+    const added = ts.setNames(names);
+    for (const n of added) ts.forceNames.add(n); // newly subscribed names get a response (rule 6)
+    return added.length > 0 || before !== ts.names.size || wasWildcard !== ts.wildcard;
   }
 
   protected plan(ts: TypeState, snapshot: ServedSnapshot): Buffer | undefined {

@@ -169,10 +169,14 @@ export abstract class AdsStream {
     if (ts.inflight.length === 0 && same(ts.acked, current)) ts.ackedSnapshot = snapshotVersion;
   }
 
-  /** Handles the ACK/NACK part of a request. Returns false when the nonce is not one in flight. */
-  protected acknowledge(ts: TypeState, nonce: string, versionInfo: string, errorMessage: string | undefined): boolean {
+  /**
+   * Handles the ACK/NACK part of a request. Returns false when the nonce is stale or unknown.
+   * State of the world answers only the latest nonce of a type (older ones are stale); delta
+   * clients ACK every response, so any in-flight nonce counts.
+   */
+  protected acknowledge(ts: TypeState, nonce: string, versionInfo: string, errorMessage: string | undefined, latestOnly: boolean): boolean {
     const i = ts.inflight.findIndex((f) => f.nonce === nonce);
-    if (i === -1) return false;
+    if (i === -1 || (latestOnly && i !== ts.inflight.length - 1)) return false;
     const f = ts.inflight[i]!;
     ts.inflight = ts.inflight.slice(i + 1);
     const latencyMs = Date.now() - f.sentAt;

@@ -74,20 +74,15 @@ export class TypeState {
     return this.wildcard || this.names.has(name);
   }
 
-  setNames(names: Iterable<string>): boolean {
+  /** Replaces the subscribed names; returns the names that were not subscribed before. */
+  setNames(names: Iterable<string>): string[] {
     const next = new Set(names);
     next.delete('*');
-    let changed = next.size !== this.names.size;
-    for (const n of next) {
-      if (!this.names.has(n)) {
-        changed = true;
-        this.forceNames.add(n);
-      }
-    }
-    if (changed) {
+    const added = [...next].filter((n) => !this.names.has(n));
+    if (added.length > 0 || next.size !== this.names.size) {
       this.names = next;
       this.namesKey = [...next].sort().join('\u0000');
     }
-    return changed;
+    return added;
   }
 }
