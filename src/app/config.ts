@@ -1,0 +1,35 @@
+// Server configuration: embedded defaults, overridden by environment, overridden by CLI flags.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { LogLevel } from '../log.js';
+
+export interface ServeConfig {
+  rulesDir: string;
+  adsHost: string;
+  adsPort: number;
+  logLevel: LogLevel;
+  /** Watch the rules directory and publish changes without restart. */
+  watch: boolean;
+  quietMs: number;
+  maxDelayMs: number;
+}
+
+/** The rules/ shipped with the package: the default when ./rules does not exist. */
+export function packagedRulesDir(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  return path.resolve(here, '..', '..', 'rules');
+}
+
+export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ServeConfig {
+  const local = path.resolve('rules');
+  return {
+    rulesDir: env.SWITCHYARD_RULES ?? (existsSync(local) ? local : packagedRulesDir()),
+    adsHost: env.SWITCHYARD_ADS_HOST ?? '127.0.0.1',
+    adsPort: env.SWITCHYARD_ADS_PORT ? Number(env.SWITCHYARD_ADS_PORT) : 18000,
+    logLevel: (env.SWITCHYARD_LOG_LEVEL as LogLevel | undefined) ?? 'info',
+    watch: env.SWITCHYARD_WATCH !== '0',
+    quietMs: env.SWITCHYARD_WATCH_QUIET_MS ? Number(env.SWITCHYARD_WATCH_QUIET_MS) : 150,
+    maxDelayMs: env.SWITCHYARD_WATCH_MAX_DELAY_MS ? Number(env.SWITCHYARD_WATCH_MAX_DELAY_MS) : 1000,
+  };
+}

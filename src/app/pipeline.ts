@@ -1,0 +1,134 @@
+// Rules directory -> validated rule set -> compiled resources -> snapshot -> published. A change
+// set with any error is rejected whole: the last good snapshot keeps serving, the errors are kept
+// for operators, and the next good change publishes normally.
+import type { Logger } from 'pino';
+import { loadRuleDir } from '../rules/load.js';
+import type { LoadOptions } from '../rules/types.js';
+import type { RuleFile } from '../rules/model.js';
+import { compile } from '../compile/compile.js';
+import type { CompileOptions, ResolverTable } from '../compile/types.js';
+import { createSnapshot, type Snapshot } from '../snapshot/snapshot.js';
+import { issuesFromError, issuesFromRuleErrors, formatIssue, type PipelineIssue } from './issues.js';
+
+export interface PublishTarget {
+  publish(snapshot: Snapshot): void;
+}
+
+export interface PipelineOptions {
+  rulesDir: string;
+  target: PublishTarget;
+  logger: Logger;
+  loadOptions?: LoadOptions;
+  compileOptions?: CompileOptions;
+}
+
+export type ReloadOutcome =
+  | { readonly status: 'published'; readonly snapshot: Snapshot; readonly buildMs: number }
+  | { readonly status: 'unchanged'; readonly snapshot: Snapshot; readonly buildMs: number }
+  | { readonly status: 'rejected'; readonly issues: readonly PipelineIssue[]; readonly buildMs: number };
+
+export interface PipelineState {
+  readonly current: Snapshot | undefined;
+  readonly resolverTable: ResolverTable | undefined;
+  readonly files: readonly RuleFile[];
+  /** Problems of the newest change set; empty when it published. */
+  readonly issues: readonly PipelineIssue[];
+  readonly lastReloadAt: Date | undefined;
+  readonly reloads: { published: number; unchanged: number; rejected: number };
+}
+
+export class RulesPipeline {
+  private current: Snapshot | undefined;
+  private resolverTable: ResolverTable | undefined;
+  private files: readonly RuleFile[] = [];
+  private issues: readonly PipelineIssue[] = [];
+  private lastReloadAt: Date | undefined;
+  private readonly counts = { published: 0, unchanged: 0, rejected: 0 };
+  private running: Promise<ReloadOutcome> | undefined;
+  private queued: Promise<ReloadOutcome> | undefined;
+
+  constructor(private readonly options: PipelineOptions) {}
+
+  /**
+   * Reloads the whole directory. Calls made while a reload runs coalesce into one more reload
+   * after it, so a burst of triggers never builds stale versions in parallel.
+   */
+  reload(reason: string): Promise<ReloadOutcome> {
+    if (!this.running) {
+      this.running = this.run(reason).finally(() => {
+        this.running = undefined;
+      });
+      return this.running;
+    }
+    this.queued ??= this.running.then(() => {
+      this.queued = undefined;
+      return this.reload(reason);
+    });
+    return this.queued;
+  }
+
+  private async run(reason: string): Promise<ReloadOutcome> {
+    const log = this.options.logger;
+    const started = performance.now();
+    log.info({ event: 'rules_reload_start', reason, dir: this.options.rulesDir }, 'reading rules');
+    const loaded = await loadRuleDir(this.options.rulesDir, this.options.loadOptions);
+    this.files = loaded.files;
+    this.lastReloadAt = new Date();
+    if (!loaded.ok) return this.reject(issuesFromRuleErrors(loaded.errors), started);
+    let snapshot: Snapshot;
+    let table: ResolverTable;
+    try {
+      const compiled = compile(loaded.ruleSet, this.options.compileOptions);
+      table = compiled.resolverTable;
+      try {
+        snapshot = createSnapshot(compiled.resources);
+      } catch (err) {
+        return this.reject(issuesFromError('snapshot', err), started);
+      }
+    } catch (err) {
+      return this.reject(issuesFromError('compile', err), started);
+    }
+    const buildMs = performance.now() - started;
+    this.issues = [];
+    this.resolverTable = table;
+    if (snapshot.version === this.current?.version) {
+      this.counts.unchanged++;
+      log.info({ event: 'rules_unchanged', version: snapshot.version, buildMs: round(buildMs) }, 'rules compiled to the live version');
+      return { status: 'unchanged', snapshot: this.current, buildMs };
+    }
+    this.current = snapshot;
+    this.options.target.publish(snapshot);
+    this.counts.published++;
+    log.info(
+      { event: 'snapshot_published', version: snapshot.version, types: snapshot.typeVersions(), files: loaded.files.length, bytes: snapshot.totalBytes(), buildMs: round(buildMs) },
+      'published a new snapshot',
+    );
+    return { status: 'published', snapshot, buildMs };
+  }
+
+  private reject(issues: PipelineIssue[], started: number): ReloadOutcome {
+    const buildMs = performance.now() - started;
+    this.issues = issues;
+    this.counts.rejected++;
+    this.options.logger.error(
+      { event: 'rules_rejected', errors: issues.length, live: this.current?.version ?? null, details: issues.slice(0, 20).map(formatIssue) },
+      'rule change rejected; the last good snapshot keeps serving',
+    );
+    return { status: 'rejected', issues, buildMs };
+  }
+
+  state(): PipelineState {
+    return {
+      current: this.current,
+      resolverTable: this.resolverTable,
+      files: this.files,
+      issues: this.issues,
+      lastReloadAt: this.lastReloadAt,
+      reloads: { ...this.counts },
+    };
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}
