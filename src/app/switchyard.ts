@@ -21,11 +21,10 @@ export interface RunningSwitchyard {
 export async function startSwitchyard(config: ServeConfig, logger: Logger): Promise<RunningSwitchyard> {
   const provider = new SingleSnapshotProvider();
   const pipeline = new RulesPipeline({ rulesDir: config.rulesDir, target: provider, logger });
-  const initial = await pipeline.reload('startup');
-  const ads = new AdsServer({ provider, host: config.adsHost, port: config.adsPort, logger });
-  const adsPort = await ads.start();
   const listeners = new Set<(o: ReloadOutcome) => void>();
   let watcher: RuleDirWatcher | undefined;
+  // The watcher starts before the first load, so a save during start-up is not lost; reloads are
+  // serialized and coalesced by the pipeline.
   if (config.watch) {
     watcher = new RuleDirWatcher(config.rulesDir, { quietMs: config.quietMs, maxDelayMs: config.maxDelayMs, logger });
     watcher.onChangeSet(async (cs) => {
@@ -36,6 +35,9 @@ export async function startSwitchyard(config: ServeConfig, logger: Logger): Prom
     await watcher.start();
     logger.info({ event: 'rules_watching', dir: config.rulesDir }, 'watching rules for changes');
   }
+  const initial = await pipeline.reload('startup');
+  const ads = new AdsServer({ provider, host: config.adsHost, port: config.adsPort, logger });
+  const adsPort = await ads.start();
   return {
     ads,
     adsPort,
