@@ -39,6 +39,7 @@ export class AdsServer extends EventEmitter<AdsServerEventMap> {
   private readonly log: Logger;
   private unsubscribe: (() => void) | undefined;
   private boundPort = 0;
+  private killed = false;
 
   constructor(private readonly options: AdsServerOptions) {
     super();
@@ -131,6 +132,7 @@ export class AdsServer extends EventEmitter<AdsServerEventMap> {
 
   /** Stops accepting streams and ends open ones; after `graceMs` forces the rest closed. */
   async stop(graceMs = 2000): Promise<void> {
+    if (this.killed) return; // forceShutdown already closed everything; tryShutdown would never call back
     this.unsubscribe?.();
     for (const s of this.streams) s.end();
     await new Promise<void>((resolve) => {
@@ -148,6 +150,7 @@ export class AdsServer extends EventEmitter<AdsServerEventMap> {
 
   /** Drops every connection at once, as a crash would (tests use it to prove client caching). */
   kill(): void {
+    this.killed = true;
     this.unsubscribe?.();
     this.grpcServer.forceShutdown();
     for (const s of this.streams) s.close();
