@@ -1,5 +1,5 @@
 // The one catalog of Switchyard's error codes. Codes are stable: tools and runbooks match on them.
-// Each layer owns a prefix: SNAP (snapshot), XDS (ADS server), RULE (rules: load/validate),
+// Each layer owns a prefix: SNAP (snapshot), STORE (snapshot store), XDS (ADS server), RULE (rules: load/validate),
 // COMP (compile), CLI, ADMIN. Add new codes at the end of their section; never renumber.
 
 export interface ErrorSpec {
@@ -34,6 +34,286 @@ export const ERROR_CATALOG = {
   SNAP_MISSING_NAME: {
     title: 'a resource has no name',
     hint: 'every xDS resource needs a non-empty name (cluster_name for ClusterLoadAssignment)',
+  },
+  // ---- rules
+  RULE_DIR_UNREADABLE: {
+    title: 'the rules directory does not exist or cannot be read',
+    hint: 'pass the directory that holds the rule files (YAML, JSON, JS/TS modules)',
+  },
+  RULE_EMPTY: {
+    title: 'the rules directory holds no rules',
+    hint: 'an empty rule set would delete every route and cluster; add rule files or point at the right directory',
+  },
+  RULE_FILE_UNREADABLE: {
+    title: 'a rule file cannot be read',
+    hint: 'check the file permissions, or the symlink target if the file is a link',
+  },
+  RULE_YAML_SYNTAX: {
+    title: 'a YAML file is not valid YAML',
+    hint: 'fix the syntax at the reported position (indentation, quotes, duplicate keys)',
+  },
+  RULE_JSON_SYNTAX: {
+    title: 'a JSON file is not valid JSON',
+    hint: 'fix the syntax at the reported position (trailing commas and comments are not JSON)',
+  },
+  RULE_NOT_AN_OBJECT: {
+    title: 'a rule document is not an object',
+    hint: 'each rule is a mapping with a kind field (a JSON file holds one object or an array of objects)',
+  },
+  RULE_MISSING_KIND: {
+    title: 'a rule document has no kind',
+    hint: 'add kind: Objective, Model, Shard, Experiment, TrafficShift, Migration, Shadow, Override or Client',
+  },
+  RULE_UNKNOWN_KIND: {
+    title: 'a rule document has a kind Switchyard does not know',
+    hint: 'use one of: Objective, Model, Shard, Experiment, TrafficShift, Migration, Shadow, Override, Client',
+  },
+  RULE_UNKNOWN_FIELD: {
+    title: 'a rule has a field its kind does not define',
+    hint: 'remove the field or fix its spelling (see docs/rules.md for the fields of each kind)',
+  },
+  RULE_MISSING_FIELD: {
+    title: 'a rule lacks a required field',
+    hint: 'add the field (see docs/rules.md for the fields of each kind)',
+  },
+  RULE_WRONG_TYPE: {
+    title: 'a field has a value of the wrong type',
+    hint: 'give the field a value of the documented type; quote YAML values that must stay strings',
+  },
+  RULE_BAD_VALUE: {
+    title: 'a field has a value outside the allowed set',
+    hint: 'use one of the documented values',
+  },
+  RULE_BAD_NAME: {
+    title: 'a name or id contains characters routing keys cannot carry',
+    hint: 'use letters, digits, ".", "_" and "-", starting with a letter or digit, at most 128 characters',
+  },
+  RULE_BAD_PERCENT: {
+    title: 'a percent is outside 0..100',
+    hint: 'percents are numbers from 0 to 100',
+  },
+  RULE_BAD_ADDRESS: {
+    title: 'an endpoint address is not an IP literal',
+    hint: 'proxyless gRPC clients need IP addresses, not host names: write the IPv4 or IPv6 address',
+  },
+  RULE_BAD_PORT: {
+    title: 'an endpoint port is outside 1..65535',
+    hint: 'use a TCP port from 1 to 65535',
+  },
+  RULE_BAD_TIMEOUT: {
+    title: 'a timeout is out of range',
+    hint: 'timeouts are whole milliseconds from 1 to 300000 (5 minutes)',
+  },
+  RULE_BAD_RETRIES: {
+    title: 'a retry count is out of range',
+    hint: 'retries are whole numbers from 0 to 10',
+  },
+  RULE_OUT_OF_RANGE: {
+    title: 'a limit, weight or duration is out of range',
+    hint: 'see docs/rules.md for the range of each field',
+  },
+  RULE_BAD_HEADER: {
+    title: 'an override header name is not a valid lower-case header name',
+    hint: 'use a lower-case HTTP header name such as x-test-model (gRPC metadata keys are lower case)',
+  },
+  RULE_NO_ENDPOINTS: {
+    title: 'a shard has no endpoints',
+    hint: 'give the shard at least one endpoint {address, port}',
+  },
+  RULE_DUPLICATE_ENDPOINT: {
+    title: 'a shard lists the same address and port twice',
+    hint: 'remove the duplicate endpoint, or change its port',
+  },
+  RULE_DUPLICATE_NAME: {
+    title: 'two rules of one kind share a name',
+    hint: 'names are unique per kind: rename or remove one of them',
+  },
+  RULE_UNKNOWN_OBJECTIVE: {
+    title: 'a rule names an objective that is not defined',
+    hint: 'define the Objective or fix the name',
+  },
+  RULE_UNKNOWN_MODEL: {
+    title: 'a rule names a model that is not defined',
+    hint: 'define the Model or fix the name',
+  },
+  RULE_UNKNOWN_SHARD: {
+    title: 'a rule names a shard that is not defined',
+    hint: 'define the Shard or fix the name',
+  },
+  RULE_UNKNOWN_CLIENT: {
+    title: 'an override names a client that is not defined',
+    hint: 'define the Client or fix the name',
+  },
+  RULE_MODEL_UNPLACED: {
+    title: 'a model is placed on no shard',
+    hint: 'give the model a shard: field naming the Shard that serves it',
+  },
+  RULE_NO_CELLS: {
+    title: 'an experiment has no cells',
+    hint: 'give the experiment at least one cell: cells: {control: {model: NAME, percent: 100}}',
+  },
+  RULE_PARTIAL_PERCENTS: {
+    title: 'some cells of an experiment give a percent and others do not',
+    hint: 'give every cell a percent, or none (then 100 is split evenly)',
+  },
+  RULE_PERCENT_SUM: {
+    title: 'the cells of an experiment do not sum to 100 percent',
+    hint: 'make the cell percents add up to exactly 100',
+  },
+  RULE_EXPERIMENT_OVERLAP: {
+    title: 'two experiments target the same objective',
+    hint: 'an objective runs one experiment at a time: end one experiment or merge their cells',
+  },
+  RULE_MODEL_TYPE_MISMATCH: {
+    title: "an experiment's modelType or modelInputType differs from its objective's",
+    hint: 'make the experiment and the objective agree, or drop the field from the experiment',
+  },
+  RULE_SHIFT_STEPS: {
+    title: 'a traffic shift has no steps or its percents go down',
+    hint: 'list at least one step; step percents must be non-decreasing (e.g. 5, 25, 50, 100)',
+  },
+  RULE_SHIFT_OVERLAP: {
+    title: 'two traffic shifts target the same objective',
+    hint: 'an objective has one traffic shift at a time: remove or merge the others',
+  },
+  RULE_MIGRATION_SAME_SHARD: {
+    title: 'a migration moves a model to the shard it is already on',
+    hint: 'point to: at a different shard, or remove the migration',
+  },
+  RULE_MIGRATION_FROM_MISMATCH: {
+    title: "a migration's from is not the model's shard",
+    hint: "from must be the shard named by the model's shard: field",
+  },
+  RULE_MIGRATION_OVERLAP: {
+    title: 'two migrations move the same model',
+    hint: 'a model migrates between two shards at a time: remove or merge the others',
+  },
+  RULE_OVERRIDE_NO_MATCH: {
+    title: 'an override matches nothing',
+    hint: 'give match: a client: or a header: {name, value}',
+  },
+  RULE_MODULE_BUILD: {
+    title: 'a JS/TS rule module does not compile',
+    hint: 'fix the syntax error at the reported position',
+  },
+  RULE_MODULE_IMPORT: {
+    title: 'a JS/TS rule module imports something that cannot be found',
+    hint: 'fix the import path, or install the package next to the rules',
+  },
+  RULE_MODULE_THREW: {
+    title: 'a JS/TS rule module threw while loading or while a define*Rule function ran',
+    hint: 'fix the module so that it evaluates and returns rule objects without throwing',
+  },
+  RULE_MODULE_TIMEOUT: {
+    title: 'a JS/TS rule module did not finish within its time limit',
+    hint: 'rule modules must return plain data quickly: remove loops, network and file I/O',
+  },
+  RULE_MODULE_CRASHED: {
+    title: 'a JS/TS rule module ran out of memory or ended its thread',
+    hint: 'rule modules must not exhaust memory or call process.exit',
+  },
+  RULE_MODULE_NOT_DATA: {
+    title: 'a JS/TS rule module returned something that is not plain data',
+    hint: 'return plain objects, arrays, strings, numbers and booleans (no functions, classes, Maps or Dates)',
+  },
+  RULE_MODULE_EMPTY: {
+    title: 'a JS/TS rule module exports no rules',
+    hint: 'export default an array of rules, or export functions named define...Rule(); prefix helper modules with "_"',
+  },
+  // ---- store
+  STORE_TRUNCATED: {
+    title: 'a stored snapshot file ends early (cut off while being written or copied)',
+    hint: 'the file is skipped; delete it or restore it from a backup (atomic saves never leave one behind)',
+  },
+  STORE_GARBAGE: {
+    title: 'a stored snapshot file is not a Switchyard snapshot file',
+    hint: 'the file is skipped; remove it from the snapshot directory (only Switchyard writes there)',
+  },
+  STORE_INTEGRITY_MISMATCH: {
+    title: "a stored snapshot file's integrity digest does not match its content",
+    hint: 'the file was edited or damaged after it was written and is never served; delete it',
+  },
+  STORE_UNKNOWN_FORMAT: {
+    title: 'a stored snapshot file has a format version this Switchyard does not read',
+    hint: 'it was written by another Switchyard release; read it with that release or delete it',
+  },
+  STORE_VERSION_MISMATCH: {
+    title: "a stored snapshot's recorded version does not match the version recomputed from its resources",
+    hint: 'the resources were altered after the file was written and it is never served; delete it',
+  },
+  STORE_BAD_RESOURCE: {
+    title: 'a stored resource cannot be decoded or restored',
+    hint: 'the file is skipped; delete it (saves verify that what they write can be restored)',
+  },
+  STORE_UNREADABLE: {
+    title: 'a file in the snapshot directory cannot be read',
+    hint: 'check the permissions of the snapshot directory and its files',
+  },
+  STORE_BAD_STATE: {
+    title: 'the snapshot store state (state.json) or rejection log is damaged',
+    hint: 'the damaged file is ignored and rewritten on the next change; re-pin the version if a pin was lost',
+  },
+  STORE_UNKNOWN_VERSION: {
+    title: 'no valid stored snapshot has this version',
+    hint: 'list the stored versions and give a full version or a unique prefix of at least 6 characters',
+  },
+  STORE_AMBIGUOUS_VERSION: {
+    title: 'a version prefix matches several stored snapshots',
+    hint: 'give more characters of the version',
+  },
+  STORE_WRITE_FAILED: {
+    title: 'the snapshot store could not write to its directory',
+    hint: 'check free space and permissions of the snapshot directory',
+  },
+  // ---- resolver
+  RESOLVE_BAD_CONTEXT: {
+    title: 'a resolve request context is not an object or has a field of the wrong type',
+    hint: 'send {objective, userId, ...} with string fields, testTraffic a boolean, allocations and headers objects of strings (see docs/resolver.md)',
+  },
+  RESOLVE_UNKNOWN_FIELD: {
+    title: 'a resolve request context has a field the resolver does not define',
+    hint: 'remove the field or fix its spelling: objective, userId, country, device, surface, client, testTraffic, allocations, headers',
+  },
+  RESOLVE_MISSING_OBJECTIVE: {
+    title: 'a resolve request names no objective',
+    hint: 'set objective to the name of an Objective rule',
+  },
+  RESOLVE_UNKNOWN_OBJECTIVE: {
+    title: 'a resolve request names an objective the resolver table does not define',
+    hint: 'fix the objective name, or check that the rules defining it are published (the resolver never falls back silently)',
+  },
+  RESOLVE_MISSING_USER_ID: {
+    title: 'a resolve request has no userId but its objective runs an experiment or a traffic shift',
+    hint: 'send a non-empty userId (or an allocation from the experimentation platform); users are hashed into buckets by it',
+  },
+  RESOLVE_UNKNOWN_CELL: {
+    title: 'an external allocation names a cell the experiment does not have',
+    hint: 'align the experimentation platform with the Experiment rule: allocations map abTestId to one of its cell ids',
+  },
+  RESOLVE_NO_TABLE: {
+    title: 'the resolver has no resolver table yet',
+    hint: 'wait for the first published rules (or fix the rules so that they publish), then retry',
+  },
+  RESOLVE_BAD_TABLE: {
+    title: 'a resolver table is malformed or inconsistent',
+    hint: 'the table names a model without routing key or parameters, or has overlapping bucket ranges; rebuild it with the compiler',
+  },
+  // ---- compile
+  COMP_UNKNOWN_REFERENCE: {
+    title: 'a rule names an objective, model, shard or client that is not defined',
+    hint: 'define the missing rule or fix the name (validation normally reports this first, with file:line)',
+  },
+  COMP_CONFLICTING_RULES: {
+    title: 'two rules claim the same target where only one may apply',
+    hint: 'keep one TrafficShift per objective and one Migration per model; remove or merge the others',
+  },
+  COMP_INVALID_VALUE: {
+    title: 'a percent or step list the compiler cannot turn into routes',
+    hint: 'percents are 0..100, experiment cells sum to 100, a TrafficShift has at least one step',
+  },
+  COMP_ROUTING_KEY_COLLISION: {
+    title: 'two (objective, model) pairs produce the same routing key',
+    hint: 'routing keys are "<objective>/<model>"; rename the objective or model so that no name contains "/" ambiguously',
   },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -1,0 +1,117 @@
+// Validation of parsed documents into a RuleSet: kind, schema, normalization, per-rule checks,
+// cross-references. Every document is checked and every problem reported in one pass.
+import { compareStrings, ruleError, sortRuleErrors, type RuleError } from './errors.js';
+import { checkRule } from './checks.js';
+import { RULE_KINDS, type Rule, type RuleFile, type RuleKind, type RuleSet } from './model.js';
+import { normalize } from './normalize.js';
+import { checkDuplicates, checkReferences, type NamedDefinition } from './references.js';
+import { KIND_SCHEMAS } from './schema.js';
+import { schemaErrors } from './schema-issues.js';
+import { closest, listNames } from './suggest.js';
+import { locate, type SourceDocument } from './source.js';
+import type { ValidationResult } from './types.js';
+
+/**
+ * Validates parsed documents (from any source) and builds the RuleSet, or returns every error,
+ * sorted by file, line, column, code. `files` is copied into the RuleSet as is.
+ */
+export function validateDocuments(docs: readonly SourceDocument[], files: readonly RuleFile[] = []): ValidationResult {
+  const errors: RuleError[] = [];
+  const rules: Rule[] = [];
+  const defs: NamedDefinition[] = [];
+  const known = new Map<RuleKind, Set<string>>(RULE_KINDS.map((k) => [k, new Set<string>()]));
+
+  for (const doc of docs) {
+    const r = validateOne(doc);
+    errors.push(...r.errors);
+    if (r.named) {
+      known.get(r.named.kind)!.add(r.named.name);
+      if (!doc.broken) defs.push(r.named);
+    }
+    if (r.rule) rules.push(r.rule);
+  }
+
+  errors.push(...checkDuplicates(defs));
+  errors.push(...checkReferences(firstPerName(rules), known));
+  if (errors.length > 0) return { ok: false, errors: sortRuleErrors(errors) };
+  return { ok: true, ruleSet: buildRuleSet(rules, files) };
+}
+
+interface OneResult {
+  readonly errors: RuleError[];
+  readonly named?: NamedDefinition;
+  readonly rule?: Rule;
+}
+
+function validateOne(doc: SourceDocument): OneResult {
+  const value = doc.value;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    if (doc.broken) return { errors: [] };
+    const what = Array.isArray(value) ? 'a list' : value === null ? 'null' : typeof value;
+    return { errors: [ruleError('RULE_NOT_AN_OBJECT', doc.loc, `rule document is ${what}, not an object with a kind`)] };
+  }
+  const obj = value as Record<string, unknown>;
+  const kind = kindOf(doc, obj);
+  if (typeof kind !== 'string') return { errors: doc.broken ? [] : [kind] };
+
+  const rawName = kind === 'Experiment' ? obj.abTestId : obj.name;
+  const name = typeof rawName === 'string' || (typeof rawName === 'number' && Number.isFinite(rawName)) ? String(rawName) : undefined;
+  const named = name === undefined ? undefined : { kind, name, loc: locate(doc, [kind === 'Experiment' ? 'abTestId' : 'name']) };
+  if (doc.broken) return { errors: [], ...(named ? { named } : {}) };
+
+  const subject = name === undefined ? kind : `${kind} "${name}"`;
+  const input = obj.kind === undefined ? { kind, ...obj } : obj;
+  const schema = KIND_SCHEMAS[kind];
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    return { errors: schemaErrors({ doc, value: input, schema, subject }, parsed.error.issues), ...(named ? { named } : {}) };
+  }
+  const n = normalize(kind, parsed.data as never, doc, subject);
+  const errors = [...n.errors, ...(n.rule ? checkRule(n.rule) : [])];
+  return { errors, ...(named ? { named } : {}), ...(n.rule ? { rule: n.rule } : {}) };
+}
+
+/** The document's kind, or the error saying why it has none. */
+function kindOf(doc: SourceDocument, obj: Record<string, unknown>): RuleKind | RuleError {
+  const kind = obj.kind;
+  // The published design's A/B rule shape has no kind: {abTestId, targetObjectives, cellToModel, ...}.
+  if (kind === undefined && doc.fromModule && 'abTestId' in obj) return 'Experiment';
+  if (kind === undefined) return ruleError('RULE_MISSING_KIND', doc.loc, 'rule document has no kind');
+  if (typeof kind === 'string' && (RULE_KINDS as readonly string[]).includes(kind)) return kind as RuleKind;
+  const near = typeof kind === 'string' ? closest(kind, RULE_KINDS, 1) : [];
+  return ruleError(
+    'RULE_UNKNOWN_KIND',
+    locate(doc, ['kind']),
+    `rule document has unknown kind ${typeof kind === 'string' ? `"${kind}"` : String(kind)}`,
+    near.length > 0 ? `did you mean "${near[0]}"?` : `use one of: ${listNames(RULE_KINDS, 20)}`,
+  );
+}
+
+/** Duplicates are reported separately; references resolve against the first definition. */
+function firstPerName(rules: readonly Rule[]): Rule[] {
+  const seen = new Set<string>();
+  return rules.filter((r) => {
+    const key = `${r.kind}\u0000${r.name}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function buildRuleSet(rules: readonly Rule[], files: readonly RuleFile[]): RuleSet {
+  const sorted = [...rules].sort((a, b) => compareStrings(a.name, b.name));
+  const of = <K extends Rule['kind']>(kind: K) =>
+    new Map(sorted.filter((r): r is Extract<Rule, { kind: K }> => r.kind === kind).map((r) => [r.name, r] as const));
+  return {
+    objectives: of('Objective'),
+    models: of('Model'),
+    shards: of('Shard'),
+    experiments: of('Experiment'),
+    trafficShifts: of('TrafficShift'),
+    migrations: of('Migration'),
+    shadows: of('Shadow'),
+    overrides: of('Override'),
+    clients: of('Client'),
+    files: [...files].sort((a, b) => compareStrings(a.path, b.path)),
+  };
+}
