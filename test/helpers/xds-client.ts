@@ -69,8 +69,13 @@ export class ProxylessClient {
 
   /** One unary call carrying `x-routing-key` (when given); resolves with the backend's reply. */
   call(routingKey: string | undefined, { deadlineMs = 10_000 }: { deadlineMs?: number } = {}): Promise<EchoReply> {
+    return this.callWithHeaders(routingKey !== undefined ? { [ROUTING_KEY_HEADER]: routingKey } : {}, { deadlineMs });
+  }
+
+  /** One unary call carrying the given request headers (e.g. `x-objective` for fallback routes). */
+  callWithHeaders(headers: Record<string, string>, { deadlineMs = 10_000 }: { deadlineMs?: number } = {}): Promise<EchoReply> {
     const md = new grpc.Metadata();
-    if (routingKey !== undefined) md.set(ROUTING_KEY_HEADER, routingKey);
+    for (const [k, v] of Object.entries(headers)) md.set(k, v);
     return new Promise<EchoReply>((resolve, reject) => {
       this.client.makeUnaryRequest(
         ECHO_METHOD_PATH,

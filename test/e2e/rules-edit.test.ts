@@ -1,0 +1,93 @@
+// Edit a rule file while a real @grpc/grpc-js-xds client is calling: its calls move to the new
+// model's backend with no restart of anything.
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { startSwitchyard, type RunningSwitchyard } from '../../src/app/switchyard.js';
+import type { ReloadOutcome } from '../../src/app/pipeline.js';
+import { silentLogger } from '../../src/log.js';
+import { EchoBackends } from '../helpers/grpc-backends.js';
+import { ProxylessClient } from '../helpers/xds-client.js';
+import { converged } from './harness.js';
+
+let app: RunningSwitchyard | undefined;
+let backends: EchoBackends | undefined;
+let client: ProxylessClient | undefined;
+let dir: string | undefined;
+
+afterEach(async () => {
+  client?.close();
+  await app?.stop();
+  await backends?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+  app = backends = client = dir = undefined;
+});
+
+function rules(ports: { a: number; b: number }, defaultModel: string): string {
+  return `kind: Shard
+name: shard-a
+endpoints:
+  - { address: 127.0.0.1, port: ${ports.a}, zone: local }
+---
+kind: Shard
+name: shard-b
+endpoints:
+  - { address: 127.0.0.1, port: ${ports.b}, zone: local }
+---
+kind: Model
+name: ranker-v1
+shard: shard-a
+version: "1.0.0"
+---
+kind: Model
+name: ranker-v2
+shard: shard-b
+version: "2.0.0"
+---
+kind: Objective
+name: Ranking
+defaultModel: ${defaultModel}
+timeoutMs: 500
+retries: 0
+`;
+}
+
+function nextReload(a: RunningSwitchyard): Promise<ReloadOutcome> {
+  return new Promise((resolve) => {
+    const off = a.onReload((o) => {
+      off();
+      resolve(o);
+    });
+  });
+}
+
+describe('editing rules while a proxyless client calls', () => {
+  it('moves calls to the new default model without a restart', async () => {
+    backends = await EchoBackends.start(['model-v1', 'model-v2']);
+    const ports = { a: backends.port('model-v1'), b: backends.port('model-v2') };
+    dir = await mkdtemp(path.join(os.tmpdir(), 'switchyard-e2e-rules-'));
+    const file = path.join(dir, 'ranking.yaml');
+    await writeFile(file, rules(ports, 'ranker-v1'));
+    app = await startSwitchyard({ rulesDir: dir, adsHost: '127.0.0.1', adsPort: 0, logLevel: 'silent', watch: true, quietMs: 50, maxDelayMs: 1000 }, silentLogger());
+    expect(app.initial.status).toBe('published');
+
+    client = new ProxylessClient({ adsPort: app.adsPort, nodeId: 'rules-edit-client' });
+    // A grpc-js-xds channel starts xDS with its first call; that call waits for the configuration.
+    const before = await client.callWithHeaders({ 'x-objective': 'Ranking' });
+    expect(before.backend).toBe('model-v1');
+    expect((await client.call('Ranking/ranker-v1')).backend).toBe('model-v1');
+
+    // An atomic save, as editors do it, switching the default model.
+    const reloaded = nextReload(app);
+    const tmp = path.join(dir, '.ranking.yaml.swp');
+    await writeFile(tmp, rules(ports, 'ranker-v2'));
+    await rename(tmp, file);
+    const outcome = await reloaded;
+    expect(outcome.status).toBe('published');
+    await converged(app.ads, 'rules-edit-client', app.provider.snapshot!, ['shard-a', 'shard-b']);
+
+    for (let i = 0; i < 5; i++) expect((await client.callWithHeaders({ 'x-objective': 'Ranking' })).backend).toBe('model-v2');
+    expect((await client.call('Ranking/ranker-v2')).backend).toBe('model-v2');
+  });
+});
