@@ -79,6 +79,25 @@ export function encodeResource(typeUrl: string, message: object): EncodedResourc
   });
 }
 
+/**
+ * Assembles an EncodedResource from bytes encoded earlier (a persisted snapshot) without
+ * re-encoding: the bytes are kept as they are, so every digest comes out identical. The caller
+ * supplies the name and references it read from the decoded message.
+ */
+export function encodedResourceFromBytes(typeUrl: string, name: string, bytes: Uint8Array, refs: EncodedResource['refs']): EncodedResource {
+  const any = encodeAny(typeUrl, bytes);
+  const version = digestBytes(bytes);
+  return Object.freeze({
+    typeUrl,
+    name,
+    version,
+    bytes,
+    sotwField: lenField(2, any),
+    deltaField: lenField(2, encodeDeltaResource(name, version, any)),
+    refs,
+  });
+}
+
 export function typeSet(typeUrl: string, resources: EncodedResource[]): TypeSet {
   const map = new Map<string, EncodedResource>();
   for (const r of resources) map.set(r.name, r);
