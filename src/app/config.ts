@@ -13,6 +13,9 @@ export interface ServeConfig {
   watch: boolean;
   quietMs: number;
   maxDelayMs: number;
+  /** Where published versions are persisted. */
+  snapshotDir: string;
+  retention: { maxCount: number; maxAgeMs: number };
 }
 
 /** The rules/ shipped with the package: the default when ./rules does not exist. */
@@ -31,5 +34,10 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ServeConfig
     watch: env.SWITCHYARD_WATCH !== '0',
     quietMs: env.SWITCHYARD_WATCH_QUIET_MS ? Number(env.SWITCHYARD_WATCH_QUIET_MS) : 150,
     maxDelayMs: env.SWITCHYARD_WATCH_MAX_DELAY_MS ? Number(env.SWITCHYARD_WATCH_MAX_DELAY_MS) : 1000,
+    snapshotDir: env.SWITCHYARD_SNAPSHOT_DIR ?? path.resolve('xds-snapshots'),
+    retention: {
+      maxCount: env.SWITCHYARD_RETAIN_COUNT ? Number(env.SWITCHYARD_RETAIN_COUNT) : 50,
+      maxAgeMs: (env.SWITCHYARD_RETAIN_DAYS ? Number(env.SWITCHYARD_RETAIN_DAYS) : 30) * 24 * 3600 * 1000,
+    },
   };
 }

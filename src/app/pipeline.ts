@@ -10,8 +10,10 @@ import type { CompileOptions, ResolverTable } from '../compile/types.js';
 import { createSnapshot, type Snapshot } from '../snapshot/snapshot.js';
 import { issuesFromError, issuesFromRuleErrors, formatIssue, type PipelineIssue } from './issues.js';
 
+/** Where compiled snapshots go (the ControlPlane): it decides whether they are published. */
 export interface PublishTarget {
-  publish(snapshot: Snapshot): void;
+  offer(snapshot: Snapshot, files: readonly RuleFile[]): Promise<'published' | 'unchanged' | 'held'>;
+  reject(issues: readonly PipelineIssue[], files: readonly RuleFile[]): Promise<void>;
 }
 
 export interface PipelineOptions {
@@ -25,25 +27,27 @@ export interface PipelineOptions {
 export type ReloadOutcome =
   | { readonly status: 'published'; readonly snapshot: Snapshot; readonly buildMs: number }
   | { readonly status: 'unchanged'; readonly snapshot: Snapshot; readonly buildMs: number }
+  | { readonly status: 'held'; readonly snapshot: Snapshot; readonly buildMs: number }
   | { readonly status: 'rejected'; readonly issues: readonly PipelineIssue[]; readonly buildMs: number };
 
 export interface PipelineState {
-  readonly current: Snapshot | undefined;
+  readonly lastGood: Snapshot | undefined;
   readonly resolverTable: ResolverTable | undefined;
   readonly files: readonly RuleFile[];
   /** Problems of the newest change set; empty when it published. */
   readonly issues: readonly PipelineIssue[];
   readonly lastReloadAt: Date | undefined;
-  readonly reloads: { published: number; unchanged: number; rejected: number };
+  readonly reloads: { published: number; unchanged: number; held: number; rejected: number };
 }
 
 export class RulesPipeline {
-  private current: Snapshot | undefined;
+  /** The newest snapshot the rules compiled to. */
+  private lastGood: Snapshot | undefined;
   private resolverTable: ResolverTable | undefined;
   private files: readonly RuleFile[] = [];
   private issues: readonly PipelineIssue[] = [];
   private lastReloadAt: Date | undefined;
-  private readonly counts = { published: 0, unchanged: 0, rejected: 0 };
+  private readonly counts = { published: 0, unchanged: 0, held: 0, rejected: 0 };
   private running: Promise<ReloadOutcome> | undefined;
   private queued: Promise<ReloadOutcome> | undefined;
 
@@ -74,7 +78,7 @@ export class RulesPipeline {
     const loaded = await loadRuleDir(this.options.rulesDir, this.options.loadOptions);
     this.files = loaded.files;
     this.lastReloadAt = new Date();
-    if (!loaded.ok) return this.reject(issuesFromRuleErrors(loaded.errors), started);
+    if (!loaded.ok) return this.reject(issuesFromRuleErrors(loaded.errors), loaded.files, started);
     let snapshot: Snapshot;
     let table: ResolverTable;
     try {
@@ -83,35 +87,30 @@ export class RulesPipeline {
       try {
         snapshot = createSnapshot(compiled.resources);
       } catch (err) {
-        return this.reject(issuesFromError('snapshot', err), started);
+        return this.reject(issuesFromError('snapshot', err), loaded.files, started);
       }
     } catch (err) {
-      return this.reject(issuesFromError('compile', err), started);
+      return this.reject(issuesFromError('compile', err), loaded.files, started);
     }
-    const buildMs = performance.now() - started;
     this.issues = [];
     this.resolverTable = table;
-    if (snapshot.version === this.current?.version) {
-      this.counts.unchanged++;
-      log.info({ event: 'rules_unchanged', version: snapshot.version, buildMs: round(buildMs) }, 'rules compiled to the live version');
-      return { status: 'unchanged', snapshot: this.current, buildMs };
-    }
-    this.current = snapshot;
-    this.options.target.publish(snapshot);
-    this.counts.published++;
-    log.info(
-      { event: 'snapshot_published', version: snapshot.version, types: snapshot.typeVersions(), files: loaded.files.length, bytes: snapshot.totalBytes(), buildMs: round(buildMs) },
-      'published a new snapshot',
-    );
-    return { status: 'published', snapshot, buildMs };
+    this.lastGood = snapshot;
+    const status = await this.options.target.offer(snapshot, loaded.files);
+    const buildMs = performance.now() - started;
+    this.counts[status]++;
+    const fields = { version: snapshot.version, types: snapshot.typeVersions(), files: loaded.files.length, bytes: snapshot.totalBytes(), buildMs: round(buildMs) };
+    if (status === 'published') log.info({ event: 'snapshot_published', ...fields }, 'published a new snapshot');
+    else log.info({ event: `rules_${status}`, ...fields }, status === 'held' ? 'rules compiled; held back by a pin' : 'rules compiled to the live version');
+    return { status, snapshot, buildMs };
   }
 
-  private reject(issues: PipelineIssue[], started: number): ReloadOutcome {
-    const buildMs = performance.now() - started;
+  private async reject(issues: PipelineIssue[], files: readonly RuleFile[], started: number): Promise<ReloadOutcome> {
     this.issues = issues;
     this.counts.rejected++;
+    await this.options.target.reject(issues, files);
+    const buildMs = performance.now() - started;
     this.options.logger.error(
-      { event: 'rules_rejected', errors: issues.length, live: this.current?.version ?? null, details: issues.slice(0, 20).map(formatIssue) },
+      { event: 'rules_rejected', errors: issues.length, details: issues.slice(0, 20).map(formatIssue) },
       'rule change rejected; the last good snapshot keeps serving',
     );
     return { status: 'rejected', issues, buildMs };
@@ -119,7 +118,7 @@ export class RulesPipeline {
 
   state(): PipelineState {
     return {
-      current: this.current,
+      lastGood: this.lastGood,
       resolverTable: this.resolverTable,
       files: this.files,
       issues: this.issues,

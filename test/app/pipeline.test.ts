@@ -4,9 +4,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cp, mkdtemp, readFile, rm, writeFile, rename } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { startSwitchyard, type RunningSwitchyard } from '../../src/app/switchyard.js';
+import type { RunningSwitchyard } from '../../src/app/switchyard.js';
 import type { ReloadOutcome } from '../../src/app/pipeline.js';
-import { silentLogger } from '../../src/log.js';
+import { nextReload, startTestSwitchyard } from '../helpers/app.js';
 import { TypeUrl } from '../../src/proto/type-urls.js';
 
 let dir: string;
@@ -23,18 +23,10 @@ afterEach(async () => {
 });
 
 async function start(): Promise<RunningSwitchyard> {
-  app = await startSwitchyard({ rulesDir: dir, adsHost: '127.0.0.1', adsPort: 0, logLevel: 'silent', watch: true, quietMs: 300, maxDelayMs: 5000 }, silentLogger());
+  app = await startTestSwitchyard(dir, { quietMs: 300, maxDelayMs: 5000 });
   return app;
 }
 
-function nextReload(a: RunningSwitchyard): Promise<ReloadOutcome> {
-  return new Promise((resolve) => {
-    const off = a.onReload((o) => {
-      off();
-      resolve(o);
-    });
-  });
-}
 
 /** Atomic save, the way editors do it: write a temp file, rename it over the target. */
 async function save(file: string, text: string): Promise<void> {
