@@ -298,6 +298,85 @@ export const ERROR_CATALOG = {
     title: 'a resolver table is malformed or inconsistent',
     hint: 'the table names a model without routing key or parameters, or has overlapping bucket ranges; rebuild it with the compiler',
   },
+  // ---- validate
+  VALIDATE_SCHEMA: {
+    title: 'a resource breaks a validation rule of its Envoy proto (protoc-gen-validate) or a check Envoy makes in code',
+    hint: 'Envoy would NACK it; fix the compiler or builder that produced the field (see docs/validation.md for the rule)',
+  },
+  VALIDATE_PROXYLESS: {
+    title: 'a resource a proxyless gRPC listener uses has a feature @grpc/grpc-js-xds rejects or ignores',
+    hint: 'proxyless clients would NACK or skip it; use only what grpc-js-xds supports (see docs/validation.md, proxyless limits)',
+  },
+  VALIDATE_UNKNOWN_TYPE: {
+    title: 'a resource or an Any field has a message type Switchyard has not loaded, so it cannot be validated',
+    hint: 'add the .proto that defines the type to src/proto/envoy-root.ts, or fix the type URL',
+  },
+  VALIDATE_UNDECODABLE: {
+    title: 'the bytes of an Any field do not decode as the type its type URL names',
+    hint: 'pack the value with packAny() and the same type name as its type URL',
+  },
+  // ---- admin
+  ADMIN_NOT_FOUND: {
+    title: 'the admin API has no such endpoint',
+    hint: 'see docs/operations.md for the endpoints (GET /v1/snapshots, /v1/proxies, /v1/diff, /v1/rules/errors, /metrics, ...)',
+  },
+  ADMIN_METHOD_NOT_ALLOWED: {
+    title: 'the admin endpoint does not accept this HTTP method',
+    hint: 'reads are GET; rollback and resume are POST',
+  },
+  ADMIN_BAD_REQUEST: {
+    title: 'an admin request has a missing or malformed parameter or body',
+    hint: 'send JSON bodies such as {"version": "<version or prefix>"} and the documented query parameters',
+  },
+  ADMIN_UNAUTHORIZED: {
+    title: 'a mutating admin call lacks a valid bearer token',
+    hint: 'send Authorization: Bearer <token> with the token the server was started with (SWITCHYARD_ADMIN_TOKEN or --admin-token)',
+  },
+  ADMIN_INSECURE_BIND: {
+    title: 'the admin API would listen on a non-loopback address without a token',
+    hint: 'set SWITCHYARD_ADMIN_TOKEN (or --admin-token), or bind the admin API to 127.0.0.1',
+  },
+  ADMIN_BIND_FAILED: {
+    title: 'the admin API cannot listen on its address',
+    hint: 'another process holds the port: stop it or pick another with SWITCHYARD_ADMIN_PORT / --admin-port',
+  },
+  ADMIN_UNKNOWN_TYPE: {
+    title: 'a resource type filter names no known xDS type',
+    hint: 'use CDS, EDS, LDS, RDS, RESOLVER or a full type URL',
+  },
+  ADMIN_NO_SNAPSHOT: {
+    title: 'no snapshot is being served yet',
+    hint: 'fix the rules until they publish (GET /v1/rules/errors lists the problems), then retry',
+  },
+  ADMIN_NO_RESOLVER_TABLE: {
+    title: 'the resolver table of the live snapshot is not known to this process',
+    hint: 'the live version was restored or pinned before this process compiled it; resume or republish the rules to get it',
+  },
+  ADMIN_INTERNAL: {
+    title: 'the admin API failed unexpectedly',
+    hint: 'see the server log for the stack trace and report it',
+  },
+  // ---- cli
+  CLI_UNREACHABLE: {
+    title: 'the admin API of the Switchyard server cannot be reached',
+    hint: 'start the server (switchyard serve) or point at it with --admin <host:port> or SWITCHYARD_ADMIN',
+  },
+  CLI_BAD_ADDRESS: {
+    title: 'the admin address is not host:port',
+    hint: 'give --admin 127.0.0.1:19000 (or SWITCHYARD_ADMIN=host:port)',
+  },
+  CLI_BAD_RESPONSE: {
+    title: 'the admin API answered with something that is not the expected JSON',
+    hint: 'check that --admin points at a Switchyard admin port, not the ADS port or another service',
+  },
+  CLI_RULES_INVALID: {
+    title: 'the local rules do not compile',
+    hint: 'fix the listed errors (switchyard check <dir> prints them with file:line:column) and plan again',
+  },
+  CLI_NOT_CONVERGED: {
+    title: 'the proxies did not all reach the live version in time',
+    hint: 'run switchyard status to see which proxy is STALE or NACKED; NACK messages say what the client refused',
+  },
   // ---- compile
   COMP_UNKNOWN_REFERENCE: {
     title: 'a rule names an objective, model, shard or client that is not defined',

@@ -44,41 +44,120 @@ function isPackedAny(v: unknown): v is PackedAny {
   return typeof v === 'object' && v !== null && typeof (v as PackedAny).type_url === 'string' && (v as PackedAny).value instanceof Uint8Array;
 }
 
+// The shape check runs on every resource of every snapshot (a RouteConfiguration can hold
+// thousands of routes), so it works from a per-type cache of field facts instead of protobufjs
+// reflection (whose fullName getter rebuilds the name on each call), and it builds the path of the
+// offending field only when it throws.
+
+interface FieldInfo {
+  /** Message type of the field; undefined for scalars and enums (not checked further). */
+  readonly sub: ShapeInfo | undefined;
+  readonly map: boolean;
+  readonly repeated: boolean;
+}
+
+interface ShapeInfo {
+  readonly type: protobuf.Type;
+  /** Without the leading dot. */
+  readonly name: string;
+  readonly isAny: boolean;
+  /** google.protobuf.* other than Any: Duration, wrappers, Struct accept protobufjs' own conversions. */
+  readonly wellKnown: boolean;
+  fields: Map<string, FieldInfo> | undefined;
+}
+
+const shapeCache = new WeakMap<protobuf.Type, ShapeInfo>();
+
+function shapeOf(type: protobuf.Type): ShapeInfo {
+  let info = shapeCache.get(type);
+  if (!info) {
+    const fullName = type.fullName;
+    info = {
+      type,
+      name: fullName.slice(1),
+      isAny: fullName === '.google.protobuf.Any',
+      wellKnown: isWellKnownScalarWrapper(fullName),
+      fields: undefined,
+    };
+    shapeCache.set(type, info);
+  }
+  return info;
+}
+
+function fieldsOf(info: ShapeInfo): Map<string, FieldInfo> {
+  if (info.fields) return info.fields;
+  const fields = new Map<string, FieldInfo>();
+  for (const key of Object.keys(info.type.fields)) {
+    const field = info.type.fields[key]!;
+    field.resolve();
+    const sub = field.resolvedType instanceof protobuf.Type ? shapeOf(field.resolvedType) : undefined;
+    fields.set(key, { sub, map: field.map, repeated: field.repeated });
+  }
+  info.fields = fields;
+  return fields;
+}
+
+/** A path segment: a field name, a repeated-field index, or a map key. */
+type Segment = string | number | { readonly mapKey: string };
+
+function formatPath(path: readonly Segment[]): string {
+  let out = '';
+  for (const seg of path) {
+    if (typeof seg === 'string') out = out ? `${out}.${seg}` : seg;
+    else if (typeof seg === 'number') out += `[${seg}]`;
+    else out += `[${seg.mapKey}]`;
+  }
+  return out;
+}
+
 /** Throws when `obj` has a field the message type does not define (recursively). */
-function checkShape(type: protobuf.Type, obj: unknown, at: string, root: string): void {
-  if (typeof obj !== 'object' || obj === null) throw new MessageShapeError(root, at, `expected an object for ${type.fullName.slice(1)}`);
-  if (type.fullName === '.google.protobuf.Any') {
-    if (!isPackedAny(obj)) throw new MessageShapeError(root, at, 'Any fields must be built with packAny()');
+function checkShape(info: ShapeInfo, obj: unknown, path: Segment[], root: string): void {
+  if (typeof obj !== 'object' || obj === null) throw new MessageShapeError(root, formatPath(path), `expected an object for ${info.name}`);
+  if (info.isAny) {
+    if (!isPackedAny(obj)) throw new MessageShapeError(root, formatPath(path), 'Any fields must be built with packAny()');
     return;
   }
-  for (const [key, value] of Object.entries(obj)) {
+  const fields = fieldsOf(info);
+  for (const key in obj) {
+    if (!Object.prototype.hasOwnProperty.call(obj, key)) continue;
+    const value = (obj as Record<string, unknown>)[key];
     if (value === undefined) continue;
-    const field = type.fields[key];
-    if (!field) throw new MessageShapeError(root, at ? `${at}.${key}` : key, `unknown field of ${type.fullName.slice(1)}`);
-    field.resolve();
-    const sub = field.resolvedType;
-    if (!(sub instanceof protobuf.Type)) continue;
-    const path = at ? `${at}.${key}` : key;
-    if (field.map) {
-      for (const [k, v] of Object.entries(value as object)) checkShape(sub, v, `${path}[${k}]`, root);
-    } else if (field.repeated) {
-      if (!Array.isArray(value)) throw new MessageShapeError(root, path, 'expected an array');
-      value.forEach((v, i) => checkShape(sub, v, `${path}[${i}]`, root));
-    } else if (!isWellKnownScalarWrapper(sub)) {
-      checkShape(sub, value, path, root);
+    const field = fields.get(key);
+    path.push(key);
+    if (!field) throw new MessageShapeError(root, formatPath(path), `unknown field of ${info.name}`);
+    const sub = field.sub;
+    if (sub) {
+      if (field.map) {
+        for (const k of Object.keys(value as object)) {
+          path.push({ mapKey: k });
+          checkShape(sub, (value as Record<string, unknown>)[k], path, root);
+          path.pop();
+        }
+      } else if (field.repeated) {
+        if (!Array.isArray(value)) throw new MessageShapeError(root, formatPath(path), 'expected an array');
+        for (let i = 0; i < value.length; i++) {
+          path.push(i);
+          checkShape(sub, value[i], path, root);
+          path.pop();
+        }
+      } else if (!sub.wellKnown) {
+        checkShape(sub, value, path, root);
+      }
     }
+    path.pop();
   }
 }
 
-function isWellKnownScalarWrapper(t: protobuf.Type): boolean {
+function isWellKnownScalarWrapper(fullName: string): boolean {
   // Duration, wrappers and Struct accept protobufjs' own conversions; their fields are few and fixed.
-  return t.fullName.startsWith('.google.protobuf.') && t.fullName !== '.google.protobuf.Any';
+  return fullName.startsWith('.google.protobuf.') && fullName !== '.google.protobuf.Any';
 }
 
 /** Encodes `obj` as `typeName`, refusing unknown fields. */
 export function encodeMessage(typeName: string, obj: object): Uint8Array {
   const type = messageType(typeName);
-  checkShape(type, obj, '', type.fullName.slice(1));
+  const info = shapeOf(type);
+  checkShape(info, obj, [], info.name);
   return type.encode(type.fromObject(obj)).finish();
 }
 

@@ -156,9 +156,7 @@ export default [{ kind: 'Client', name: 'from-module', testTraffic: true }];
       'never.mjs': 'await new Promise(() => {});\nexport default [];\n',
       'exits.js': 'process.exit(2);\n',
     });
-    const started = Date.now();
     const r = await loadRuleDir(dir, { moduleTimeoutMs: 1500 });
-    expect(Date.now() - started).toBeLessThan(5000);
     expect(codes(r)).toEqual([
       'exits.js RULE_MODULE_CRASHED',
       'loops.js RULE_MODULE_TIMEOUT',
