@@ -3,6 +3,7 @@
 import { isFullStateType, TypeUrl } from '../proto/type-urls.js';
 import { stringField } from '../snapshot/wire.js';
 import type { EncodedResource } from '../snapshot/types.js';
+import { typeVersion } from '../snapshot/snapshot.js';
 import type { ServedSnapshot } from './provider.js';
 import type { DeltaDiscoveryRequest } from './service.js';
 import { AdsStream, type AdsCall, type StreamContext } from './stream.js';
@@ -42,6 +43,7 @@ export class DeltaStream extends AdsStream {
     for (const [name, version] of Object.entries(versions)) held.set(name, { name, version, refs: NO_REFS });
     ts.sent = held;
     ts.acked = held;
+    ts.sentKey = ts.ackedKey = typeVersion(held.values());
     // Resources the client already holds are not "new": they need no forced response.
     ts.forceAll = false;
   }
@@ -57,8 +59,9 @@ export class DeltaStream extends AdsStream {
     for (const n of subscribe) names.add(n);
     for (const n of unsubscribe) names.delete(n);
     if (subscribe.length > 0) ts.everNamed = true;
-    const before = ts.names.size;
-    const changed = ts.setNames(names).length > 0 || before !== ts.names.size;
+    const before = ts.subscription;
+    ts.setNames(names);
+    const changed = before !== ts.subscription;
     if (unsubscribe.length > 0) {
       // The client forgets unsubscribed resources; a later subscribe must resend them.
       const forget = (m: ReadonlyMap<string, HeldResource>): Map<string, HeldResource> => {
@@ -71,7 +74,7 @@ export class DeltaStream extends AdsStream {
     }
     // A newly subscribed name the client does not hold gets an answer even if unchanged (rule 6):
     // the resource, or removed_resources when it does not exist.
-    for (const n of subscribe) if (n !== '*' && !ts.sent.has(n)) ts.forceNames.add(n);
+    for (const n of subscribe) if (n !== '*' && !ts.sent.has(n)) ts.force(n);
     return changed || wasWildcard !== ts.wildcard || subscribe.length > 0 || firstRequest;
   }
 
@@ -82,21 +85,24 @@ export class DeltaStream extends AdsStream {
       return undefined;
     }
     const candidates = new Set<string>(ts.wildcard ? [...set.names, ...ts.sent.keys()] : ts.names);
-    for (const n of ts.forceNames) candidates.add(n);
+    for (const n of ts.forcedNames()) candidates.add(n);
     const held = ts.typeUrl === TypeUrl.Cluster ? this.heldRouteClusters() : undefined;
     const toSend: EncodedResource[] = [];
     const removed: string[] = [];
+    let heldBack = false;
     for (const name of [...candidates].sort()) {
       const r = set.resources.get(name);
       const have = ts.sent.get(name);
-      const forced = ts.forceNames.has(name);
+      const forced = ts.isForced(name);
       if (r) {
         if (have?.version === r.version && !forced) continue;
-        if (ts.rejectedVersions.get(name) === r.version && !forced) continue;
+        if (ts.rejectedVersions?.get(name) === r.version && !forced) continue;
         toSend.push(r);
       } else if (have ? !held?.has(name) : forced) {
         // Gone from the snapshot, or unknown when subscribed: removed_resources (rule 6).
         removed.push(name);
+      } else if (have) {
+        heldBack = true; // kept for routes the client still holds (rule 1)
       }
     }
     if (ts.typeUrl === TypeUrl.RouteConfiguration) {
@@ -106,10 +112,11 @@ export class DeltaStream extends AdsStream {
         return undefined;
       }
     }
-    ts.forceNames.clear();
+    ts.heldBack = heldBack;
+    ts.clearForced();
     ts.forceAll = false;
     if (toSend.length === 0 && removed.length === 0) {
-      this.markSettled(ts, snapshot.version, this.expected(ts, set.resources), sameContent);
+      this.markSettled(ts, snapshot.version, sameContent(ts.acked, this.expected(ts, set.resources)));
       return undefined;
     }
     const previous = ts.sent;
@@ -122,7 +129,7 @@ export class DeltaStream extends AdsStream {
     parts.push(stringField(4, ts.typeUrl), stringField(5, nonce));
     for (const n of removed) parts.push(stringField(6, n));
     const bytes = Buffer.concat(parts);
-    const contentKey = toSend.map((r) => `${r.name}@${r.version}`).join(',') + `|-${removed.join(',')}`;
+    const contentKey = typeVersion(next.values());
     this.recordSend(ts, { nonce, version: set.version, snapshotVersion: snapshot.version, resources: next, contentKey, sentAt: Date.now(), changed: toSend }, removed.length, bytes.length);
     ts.dirty = false;
     if (ts.typeUrl === TypeUrl.Cluster) this.resendEndpointsOfChangedClusters(previous, toSend);

@@ -4,6 +4,7 @@
 import type { EncodedResource, TypeSet } from '../snapshot/types.js';
 import { typeVersion } from '../snapshot/snapshot.js';
 import { stringField } from '../snapshot/wire.js';
+import type { InternedNames } from './intern.js';
 
 export interface SotwBody {
   readonly typeUrl: string;
@@ -30,11 +31,11 @@ export function fullBody(set: TypeSet): SotwBody {
   return cached(set, '*', () => buildBody(set.typeUrl, set.version, set.resources));
 }
 
-/** Body for explicitly named subscriptions; `key` identifies the sorted name list. */
-export function namedBody(set: TypeSet, key: string, names: readonly string[], fullState: boolean): SotwBody {
-  return cached(set, key, () => {
+/** Body for an explicitly named subscription. */
+export function namedBody(set: TypeSet, subscription: InternedNames, fullState: boolean): SotwBody {
+  return cached(set, subscription.key, () => {
     const picked = new Map<string, EncodedResource>();
-    for (const n of names) {
+    for (const n of subscription.sorted) {
       const r = set.resources.get(n);
       if (r) picked.set(n, r);
     }

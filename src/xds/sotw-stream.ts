@@ -6,7 +6,7 @@ import type { EncodedResource } from '../snapshot/types.js';
 import type { ServedSnapshot } from './provider.js';
 import type { DiscoveryRequest } from './service.js';
 import { AdsStream, type AdsCall, type StreamContext } from './stream.js';
-import { buildBody, fullBody, namedBody, sameContent, type SotwBody } from './response-body.js';
+import { buildBody, fullBody, namedBody, type SotwBody } from './response-body.js';
 import type { TypeState } from './type-state.js';
 import { isGrpcClient, nodeInfoFrom } from './node-info.js';
 
@@ -49,10 +49,10 @@ export class SotwStream extends AdsStream {
       ts.wildcard = false; // a client that named resources and now names none wants none
     }
     if (names.length > 0) ts.everNamed = true;
-    const before = ts.names.size;
+    const before = ts.subscription;
     const added = ts.setNames(names);
-    for (const n of added) ts.forceNames.add(n); // newly subscribed names get a response (rule 6)
-    return added.length > 0 || before !== ts.names.size || wasWildcard !== ts.wildcard;
+    for (const n of added) ts.force(n); // newly subscribed names get a response (rule 6)
+    return before !== ts.subscription || wasWildcard !== ts.wildcard;
   }
 
   protected plan(ts: TypeState, snapshot: ServedSnapshot): Buffer | undefined {
@@ -63,20 +63,20 @@ export class SotwStream extends AdsStream {
       ts.forceAll = false;
       return undefined;
     }
-    let body = ts.wildcard ? fullBody(set) : namedBody(set, ts.namesKey, [...ts.names].sort(), fullState);
+    let body = ts.wildcard ? fullBody(set) : namedBody(set, ts.subscription, fullState);
     if (ts.typeUrl === TypeUrl.Cluster) body = this.keepHeldClusters(ts, body);
     if (ts.typeUrl === TypeUrl.RouteConfiguration) {
-      const waiting = this.unackedClusters(body.resources.values());
-      if (waiting.length > 0) {
-        ts.waitingFor = waiting; // stays dirty: re-planned when the clusters are ACKed (rule 1)
-        return undefined;
-      }
+      const waiting = this.unackedClustersOf(body.resources);
+      ts.waitingFor = waiting;
+      // Stays dirty: re-planned when the clusters are ACKed (rule 1).
+      if (waiting.length > 0) return undefined;
     }
-    const forced = ts.forceAll || (ts.forceNames.size > 0 && (fullState || [...ts.forceNames].some((n) => body.resources.has(n))));
+    const forced = ts.forceAll || (ts.forcedNames().size > 0 && (fullState || [...ts.forcedNames()].some((n) => body.resources.has(n))));
     ts.forceAll = false;
-    ts.forceNames.clear();
-    if (!forced && (sameContent(ts.sent, body.resources) || body.contentKey === ts.rejectedKey)) {
-      this.markSettled(ts, snapshot.version, body.resources, sameContent);
+    ts.clearForced();
+    // Content keys, not maps, are compared: one string comparison per stream and type.
+    if (!forced && (body.contentKey === ts.sentKey || body.contentKey === ts.rejectedKey)) {
+      this.markSettled(ts, snapshot.version, ts.ackedKey === body.contentKey);
       return undefined;
     }
     const previous = ts.sent;
@@ -96,6 +96,7 @@ export class SotwStream extends AdsStream {
       const held = ts.sent.get(name) ?? ts.acked.get(name);
       if (held?.sotwField) extra.push(held as EncodedResource);
     }
+    ts.heldBack = extra.length > 0;
     if (extra.length === 0) return body;
     const merged = new Map<string, EncodedResource>([...body.resources, ...extra.map((r) => [r.name, r] as const)].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
     return buildBody(ts.typeUrl, typeVersion(merged.values()), merged);

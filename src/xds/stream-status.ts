@@ -37,12 +37,16 @@ export function typeStatus(ts: TypeState): TypeStatus {
     subscribed: [...ts.names].sort(),
     lastSentVersion: ts.lastSentVersion,
     lastSentNonce: ts.lastSentNonce,
-    lastSentAt: ts.lastSentAt?.toISOString() ?? null,
+    lastSentAt: iso(ts.lastSentAt),
     ackedVersion: ts.ackedVersion,
-    ackedAt: ts.ackedAt?.toISOString() ?? null,
+    ackedAt: iso(ts.ackedAt),
     ackedSnapshot: ts.ackedSnapshot,
     pendingAck: ts.inflight.length > 0,
     waitingFor: [...ts.waitingFor],
-    lastNack: ts.lastNack ? { version: ts.lastNack.version, message: ts.lastNack.message, at: ts.lastNack.at.toISOString() } : null,
+    lastNack: ts.lastNack ? { version: ts.lastNack.version, message: ts.lastNack.message, at: new Date(ts.lastNack.at).toISOString() } : null,
   };
+}
+
+function iso(ms: number): string | null {
+  return ms ? new Date(ms).toISOString() : null;
 }

@@ -4,9 +4,9 @@
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { EncodedResource } from '../snapshot/types.js';
-import { pushRank, TypeUrl } from '../proto/type-urls.js';
+import { PUSH_ORDER, pushRank, TypeUrl } from '../proto/type-urls.js';
 import type { NodeInfo, ServedSnapshot, SnapshotProvider } from './provider.js';
-import { TypeState, type HeldResource, type InFlight } from './type-state.js';
+import { TypeState, type InFlight, type ResourceMap } from './type-state.js';
 import { typeStatus, type StreamStatus } from './stream-status.js';
 
 export interface SendEvent {
@@ -52,9 +52,29 @@ export type AdsCall<Req> = ServerDuplexStream<Req, Buffer>;
 
 let streamSeq = 0;
 
+type Refs = { refs?: EncodedResource['refs'] };
+
+// Per resource map (shared by every stream holding the same routes): the clusters they name.
+const clustersNamedBy = new WeakMap<ResourceMap, ReadonlySet<string>>();
+function clustersOf(map: ResourceMap): ReadonlySet<string> {
+  let out = clustersNamedBy.get(map);
+  if (!out) {
+    const s = new Set<string>();
+    for (const r of map.values()) for (const c of r.refs?.clusters ?? []) s.add(c);
+    out = s;
+    clustersNamedBy.set(map, out);
+  }
+  return out;
+}
+
+// Gating answers depend only on (ACKed clusters, CDS subscription, routes): shared by streams.
+const WILDCARD = {};
+const gateMemo = new WeakMap<ResourceMap, WeakMap<object, WeakMap<ResourceMap, readonly string[]>>>();
+
 export abstract class AdsStream {
   readonly id = `s${++streamSeq}`;
-  readonly connectedAt = new Date();
+  /** Epoch ms. */
+  readonly connectedAt = Date.now();
   node: NodeInfo | undefined;
   closed = false;
   abstract readonly protocol: 'sotw' | 'delta';
@@ -64,22 +84,26 @@ export abstract class AdsStream {
   private ordered: TypeState[] = [];
   private writing = false;
   private nonceSeq = 0;
-  protected readonly log: Logger;
 
   constructor(
     protected readonly call: AdsCall<unknown>,
     protected readonly ctx: StreamContext,
     readonly peer: string,
-  ) {
-    this.log = ctx.log.child({ stream: this.id });
+  ) {}
+
+  /** No child logger per stream (memory): every event carries the stream id instead. */
+  protected get log(): Logger {
+    return this.ctx.log;
   }
 
   /** Plans the next response for one type against a snapshot; undefined when nothing is due. */
   protected abstract plan(ts: TypeState, snapshot: ServedSnapshot): Buffer | undefined;
 
-  protected typeState(typeUrl: string): TypeState {
-    let ts = this.types.get(typeUrl);
+  protected typeState(requested: string): TypeState {
+    let ts = this.types.get(requested);
     if (!ts) {
+      // Key by the shared constant, not the decoded request string (one copy for every stream).
+      const typeUrl = PUSH_ORDER.find((t) => t === requested) ?? requested;
       ts = new TypeState(typeUrl);
       this.types.set(typeUrl, ts);
       this.ordered = [...this.types.values()].sort((a, b) => pushRank(a.typeUrl) - pushRank(b.typeUrl) || a.typeUrl.localeCompare(b.typeUrl));
@@ -124,7 +148,7 @@ export abstract class AdsStream {
   }
 
   /** Clusters named by these routes that this stream subscribes to but has not ACKed yet. */
-  protected unackedClusters(routes: Iterable<{ refs?: EncodedResource['refs'] }>): string[] {
+  protected unackedClusters(routes: Iterable<Refs>): readonly string[] {
     const cds = this.types.get(TypeUrl.Cluster);
     if (!cds) return [];
     const missing = new Set<string>();
@@ -134,22 +158,37 @@ export abstract class AdsStream {
     return [...missing].sort();
   }
 
+  /** unackedClusters for a shared route map, memoized across streams. */
+  protected unackedClustersOf(routes: ResourceMap): readonly string[] {
+    const cds = this.types.get(TypeUrl.Cluster);
+    if (!cds) return [];
+    let bySub = gateMemo.get(cds.acked);
+    if (!bySub) gateMemo.set(cds.acked, (bySub = new WeakMap()));
+    const subKey = cds.wildcard ? WILDCARD : cds.subscription;
+    let byRoutes = bySub.get(subKey);
+    if (!byRoutes) bySub.set(subKey, (byRoutes = new WeakMap()));
+    let out = byRoutes.get(routes);
+    if (!out) byRoutes.set(routes, (out = this.unackedClusters(routes.values())));
+    return out;
+  }
+
   /** Clusters named by routes the client holds or is being sent: they must not be removed yet. */
-  protected heldRouteClusters(): Set<string> {
-    const held = new Set<string>();
+  protected heldRouteClusters(): ReadonlySet<string> {
     const rds = this.types.get(TypeUrl.RouteConfiguration);
-    if (!rds) return held;
-    for (const map of [rds.acked, rds.sent]) for (const r of map.values()) for (const c of r.refs?.clusters ?? []) held.add(c);
-    return held;
+    if (!rds) return new Set();
+    const acked = clustersOf(rds.acked);
+    if (rds.sent === rds.acked) return acked;
+    return new Set([...acked, ...clustersOf(rds.sent)]);
   }
 
   /** Records a response as sent. */
   protected recordSend(ts: TypeState, inflight: InFlight, removed: number, bytes: number): void {
     ts.inflight.push(inflight);
     ts.sent = inflight.resources;
+    ts.sentKey = inflight.contentKey;
     ts.lastSentVersion = inflight.version;
     ts.lastSentNonce = inflight.nonce;
-    ts.lastSentAt = new Date(inflight.sentAt);
+    ts.lastSentAt = inflight.sentAt;
     ts.waitingFor = [];
     this.ctx.events.send({
       stream: this,
@@ -163,10 +202,10 @@ export abstract class AdsStream {
     });
   }
 
-  /** Nothing is due for this type: if the client holds this content, it is in sync with the snapshot. */
-  protected markSettled(ts: TypeState, snapshotVersion: string, current: ReadonlyMap<string, HeldResource>, same: (a: ReadonlyMap<string, HeldResource>, b: ReadonlyMap<string, HeldResource>) => boolean): void {
+  /** Nothing is due for this type: if the client ACKed this content, it is in sync with the snapshot. */
+  protected markSettled(ts: TypeState, snapshotVersion: string, ackedIsCurrent: boolean): void {
     ts.dirty = false;
-    if (ts.inflight.length === 0 && same(ts.acked, current)) ts.ackedSnapshot = snapshotVersion;
+    if (ts.inflight.length === 0 && ackedIsCurrent) ts.ackedSnapshot = snapshotVersion;
   }
 
   /**
@@ -183,25 +222,35 @@ export abstract class AdsStream {
     const base = { stream: this, typeUrl: ts.typeUrl, version: f.version, nonce, snapshotVersion: f.snapshotVersion, latencyMs };
     if (errorMessage === undefined) {
       ts.acked = f.resources;
+      ts.ackedKey = f.contentKey;
       ts.ackedVersion = versionInfo || f.version;
-      ts.ackedAt = new Date();
+      ts.ackedAt = Date.now();
       ts.ackedSnapshot = f.snapshotVersion;
       ts.rejectedKey = '';
-      for (const r of f.changed ?? []) ts.rejectedVersions.delete(r.name);
+      if (ts.rejectedVersions) for (const r of f.changed ?? []) ts.rejectedVersions.delete(r.name);
       this.ctx.events.ack(base);
     } else {
       ts.ackedVersion = versionInfo;
-      ts.lastNack = { version: f.version, message: errorMessage, at: new Date() };
+      ts.lastNack = { version: f.version, message: errorMessage, at: Date.now() };
       ts.rejectedKey = f.contentKey;
-      for (const r of f.changed ?? []) ts.rejectedVersions.set(r.name, r.version);
+      for (const r of f.changed ?? []) (ts.rejectedVersions ??= new Map()).set(r.name, r.version);
       // The client kept what it had: later responses are planned from its accepted state.
-      if (ts.inflight.length === 0) ts.sent = ts.acked;
-      this.log.warn({ event: 'nack', type: ts.typeUrl, version: f.version, node: this.node?.id, error: errorMessage }, 'client rejected a response');
+      if (ts.inflight.length === 0) {
+        ts.sent = ts.acked;
+        ts.sentKey = ts.ackedKey;
+      }
+      this.log.warn({ event: 'nack', stream: this.id, type: ts.typeUrl, version: f.version, node: this.node?.id, error: errorMessage }, 'client rejected a response');
       this.ctx.events.nack({ ...base, message: errorMessage });
     }
     // A cluster ACK may release routes waiting for it; a route ACK may release clusters kept for it.
-    if (ts.typeUrl === TypeUrl.Cluster) this.markDirty(TypeUrl.RouteConfiguration);
-    if (ts.typeUrl === TypeUrl.RouteConfiguration) this.markDirty(TypeUrl.Cluster);
+    if (ts.typeUrl === TypeUrl.Cluster) {
+      const rds = this.types.get(TypeUrl.RouteConfiguration);
+      if (rds && rds.waitingFor.length > 0) rds.dirty = true;
+    }
+    if (ts.typeUrl === TypeUrl.RouteConfiguration) {
+      const cds = this.types.get(TypeUrl.Cluster);
+      if (cds?.heldBack) cds.dirty = true;
+    }
     return true;
   }
 
@@ -212,27 +261,22 @@ export abstract class AdsStream {
     for (const r of sent) {
       const old = before.get(r.name);
       if (old && old.version !== r.version && eds.covers(r.name)) {
-        eds.forceNames.add(r.name);
+        eds.force(r.name);
         eds.dirty = true;
       }
     }
   }
 
-  protected markDirty(typeUrl: string): void {
-    const ts = this.types.get(typeUrl);
-    if (ts) ts.dirty = true;
-  }
-
   /** Sets the node from the first request (design rule 7: later requests may omit it). */
   protected adoptNode(node: NodeInfo): void {
     this.node = node;
-    this.log.info({ event: 'stream_open', protocol: this.protocol, node: node.id, cluster: node.cluster, userAgent: node.userAgent, peer: this.peer }, 'stream opened');
+    this.log.info({ event: 'stream_open', stream: this.id, protocol: this.protocol, node: node.id, cluster: node.cluster, userAgent: node.userAgent, peer: this.peer }, 'stream opened');
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.log.info({ event: 'stream_close', node: this.node?.id }, 'stream closed');
+    this.log.info({ event: 'stream_close', stream: this.id, node: this.node?.id }, 'stream closed');
     this.ctx.events.close(this);
   }
 
@@ -252,7 +296,7 @@ export abstract class AdsStream {
       protocol: this.protocol,
       peer: this.peer,
       node: this.node ?? { id: '', cluster: '', userAgent: '' },
-      connectedSince: this.connectedAt.toISOString(),
+      connectedSince: new Date(this.connectedAt).toISOString(),
       types: this.ordered.map(typeStatus),
     };
   }

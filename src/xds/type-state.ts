@@ -1,6 +1,8 @@
 // What one stream knows about one resource type: the subscription, what was sent and ACKed, the
-// last NACK. Resource maps are treated as immutable and shared, so an idle stream costs little.
+// last NACK. Resource maps and subscriptions are immutable and shared between streams, and
+// rarely used collections are created lazily, so an idle stream costs little memory.
 import type { EncodedResource } from '../snapshot/types.js';
+import { internNames, NO_NAMES, type InternedNames } from './intern.js';
 
 /** A resource a client holds: a full encoded resource, or only name and version when a delta
  * client reported it in initial_resource_versions after a reconnect. */
@@ -12,7 +14,8 @@ export interface NackRecord {
   /** The version the client rejected. */
   readonly version: string;
   readonly message: string;
-  readonly at: Date;
+  /** Epoch ms. */
+  readonly at: number;
 }
 
 export interface InFlight {
@@ -21,8 +24,9 @@ export interface InFlight {
   readonly snapshotVersion: string;
   /** What the client holds for this type once it ACKs. */
   readonly resources: ResourceMap;
-  /** Content key of the response, to avoid resending a rejected one (design rule 3). */
+  /** Content digest of `resources`: compared instead of the maps (design rule 3 uses it too). */
   readonly contentKey: string;
+  /** Epoch ms. */
   readonly sentAt: number;
   /** Delta: resources this response added or changed. */
   readonly changed?: readonly HeldResource[];
@@ -33,56 +37,88 @@ export class TypeState {
   requests = 0;
   /** Legacy or explicit ("*") wildcard. */
   wildcard = false;
-  names: ReadonlySet<string> = new Set();
-  /** Sorted, joined names: identifies the subscription for shared response bodies. */
-  namesKey = '';
+  /** Subscribed names, interned (shared by every stream with the same subscription). */
+  subscription: InternedNames = NO_NAMES;
   /** The client named something at least once: legacy wildcard is over (rule 5). */
   everNamed = false;
   /** Something may need sending; the next pump re-plans this type. */
   dirty = true;
   /** Respond even if nothing changed: first request of the type on this stream (rule 6). */
   forceAll = true;
-  /** Newly subscribed names that get a response even if unchanged (rule 6). */
-  readonly forceNames = new Set<string>();
+  private forced: Set<string> | undefined;
 
-  /** What the client holds if every response sent so far is ACKed. */
+  /** What the client holds if every response sent so far is ACKed, and its content key. */
   sent: ResourceMap = EMPTY;
-  /** What the client confirmed. */
+  sentKey = '';
+  /** What the client confirmed, and its content key. */
   acked: ResourceMap = EMPTY;
+  ackedKey = '';
   /** Responses sent and not yet ACKed or NACKed, oldest first. */
   inflight: InFlight[] = [];
 
   lastSentVersion = '';
   lastSentNonce = '';
-  lastSentAt: Date | undefined;
+  /** Epoch ms; 0 = never. */
+  lastSentAt = 0;
   /** version_info of the client's last ACK (or of its first request, after a reconnect). */
   ackedVersion = '';
-  ackedAt: Date | undefined;
+  ackedAt = 0;
   lastNack: NackRecord | undefined;
   /** Content key of the last rejected response: never sent again in a loop. */
   rejectedKey = '';
   /** Delta: per-resource versions the client rejected. */
-  readonly rejectedVersions = new Map<string, string>();
+  rejectedVersions: Map<string, string> | undefined;
   /** The snapshot whose content (for this subscription) the client has ACKed. */
   ackedSnapshot = '';
   /** Names gating this type (routes waiting for cluster ACKs), for status. */
   waitingFor: readonly string[] = [];
+  /** CDS: the last response kept clusters that routes the client holds still name. */
+  heldBack = false;
 
   constructor(readonly typeUrl: string) {}
 
-  covers(name: string): boolean {
-    return this.wildcard || this.names.has(name);
+  get names(): ReadonlySet<string> {
+    return this.subscription.set;
   }
 
-  /** Replaces the subscribed names; returns the names that were not subscribed before. */
-  setNames(names: Iterable<string>): string[] {
-    const next = new Set(names);
-    next.delete('*');
-    const added = [...next].filter((n) => !this.names.has(n));
-    if (added.length > 0 || next.size !== this.names.size) {
-      this.names = next;
-      this.namesKey = [...next].sort().join('\u0000');
+  covers(name: string): boolean {
+    return this.wildcard || this.subscription.set.has(name);
+  }
+
+  /** Replaces the subscribed names ("*" excluded); returns the names not subscribed before. */
+  setNames(names: readonly string[] | ReadonlySet<string>): string[] {
+    const current = this.subscription.set;
+    let same = true;
+    let count = 0;
+    for (const n of names) {
+      if (n === '*') continue;
+      count++;
+      if (!current.has(n)) {
+        same = false;
+        break;
+      }
     }
+    // Fast path for the common request: an ACK repeating the same names.
+    if (same && count === current.size) return [];
+    const next = internNames([...names].filter((n) => n !== '*'));
+    const added = next.sorted.filter((n) => !current.has(n));
+    this.subscription = next;
     return added;
+  }
+
+  force(name: string): void {
+    (this.forced ??= new Set()).add(name);
+  }
+
+  isForced(name: string): boolean {
+    return this.forced?.has(name) ?? false;
+  }
+
+  forcedNames(): ReadonlySet<string> {
+    return this.forced ?? NO_NAMES.set;
+  }
+
+  clearForced(): void {
+    this.forced = undefined;
   }
 }
