@@ -7,6 +7,12 @@ import { stringField } from '../snapshot/wire.js';
 import type { InternedNames } from './intern.js';
 
 export interface SotwBody {
+  /** Global, increasing: a stream may use this body's nonce if it never used a later body. */
+  readonly seq: number;
+  /** Nonce shared by every stream that gets this body ("s" + base36 seq; per-stream nonces are decimal). */
+  readonly nonce: string;
+  /** The whole DiscoveryResponse with the shared nonce: written to streams without a copy. */
+  readonly withNonce: Buffer;
   readonly typeUrl: string;
   readonly version: string;
   readonly resources: ReadonlyMap<string, EncodedResource>;
@@ -17,13 +23,32 @@ export interface SotwBody {
 }
 
 const MAX_CACHED_SUBSCRIPTIONS = 4096;
+let bodySeq = 0;
 const cache = new WeakMap<TypeSet, Map<string, SotwBody>>();
 
 export function buildBody(typeUrl: string, version: string, resources: ReadonlyMap<string, EncodedResource>): SotwBody {
   const parts: Buffer[] = [stringField(1, version)];
   for (const r of resources.values()) parts.push(r.sotwField);
   parts.push(stringField(4, typeUrl));
-  return { typeUrl, version, resources, contentKey: typeVersion(resources.values()), bytes: Buffer.concat(parts) };
+  const bytes = Buffer.concat(parts);
+  const seq = ++bodySeq;
+  const nonce = `s${seq.toString(36)}`;
+  const withNonce = Buffer.concat([bytes, nonceField(nonce)]);
+  return { seq, nonce, withNonce, typeUrl, version, resources, contentKey: typeVersion(resources.values()), bytes };
+}
+
+/** DiscoveryResponse.nonce (field 5); nonces are short ASCII. */
+export function nonceField(nonce: string): Buffer {
+  return stringField(5, nonce);
+}
+
+/** The body with a stream's own nonce (when the shared one was already used on that stream). */
+export function withOwnNonce(body: SotwBody, nonce: string): Buffer {
+  const field = nonceField(nonce);
+  const out = Buffer.allocUnsafe(body.bytes.length + field.length);
+  body.bytes.copy(out, 0);
+  field.copy(out, body.bytes.length);
+  return out;
 }
 
 /** Body for a wildcard subscriber: the whole type set. */

@@ -1,12 +1,11 @@
 // State-of-the-world ADS (StreamAggregatedResources).
 import { isFullStateType, TypeUrl } from '../proto/type-urls.js';
-import { stringField } from '../snapshot/wire.js';
 import { typeVersion } from '../snapshot/snapshot.js';
 import type { EncodedResource } from '../snapshot/types.js';
 import type { ServedSnapshot } from './provider.js';
 import type { DiscoveryRequest } from './service.js';
 import { AdsStream, type AdsCall, type StreamContext } from './stream.js';
-import { buildBody, fullBody, namedBody, type SotwBody } from './response-body.js';
+import { buildBody, fullBody, namedBody, withOwnNonce, type SotwBody } from './response-body.js';
 import type { TypeState } from './type-state.js';
 import { isGrpcClient, nodeInfoFrom } from './node-info.js';
 
@@ -80,8 +79,16 @@ export class SotwStream extends AdsStream {
       return undefined;
     }
     const previous = ts.sent;
-    const nonce = this.nextNonce();
-    const bytes = Buffer.concat([body.bytes, stringField(5, nonce)]);
+    // Bodies are shared, so is their nonce: no per-stream copy. A body older than one this stream
+    // already got (e.g. a subscription toggled back) gets a nonce of the stream's own instead.
+    let nonce = body.nonce;
+    let bytes = body.withNonce;
+    if (body.seq > ts.maxBodySeq) {
+      ts.maxBodySeq = body.seq;
+    } else {
+      nonce = this.nextNonce();
+      bytes = withOwnNonce(body, nonce);
+    }
     this.recordSend(ts, { nonce, version: body.version, snapshotVersion: snapshot.version, resources: body.resources, contentKey: body.contentKey, sentAt: Date.now() }, 0, bytes.length);
     ts.dirty = false;
     if (ts.typeUrl === TypeUrl.Cluster) this.resendEndpointsOfChangedClusters(previous, body.resources.values());
@@ -90,8 +97,13 @@ export class SotwStream extends AdsStream {
 
   /** CDS keeps clusters still named by routes the client holds, until it ACKs routes without them. */
   private keepHeldClusters(ts: TypeState, body: SotwBody): SotwBody {
+    const held = this.heldRouteClusters();
+    if (ts.wildcard && allPresent(held, body)) {
+      ts.heldBack = false;
+      return body;
+    }
     const extra: EncodedResource[] = [];
-    for (const name of this.heldRouteClusters()) {
+    for (const name of held) {
       if (body.resources.has(name) || !ts.covers(name)) continue;
       const held = ts.sent.get(name) ?? ts.acked.get(name);
       if (held?.sotwField) extra.push(held as EncodedResource);
@@ -101,4 +113,24 @@ export class SotwStream extends AdsStream {
     const merged = new Map<string, EncodedResource>([...body.resources, ...extra.map((r) => [r.name, r] as const)].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
     return buildBody(ts.typeUrl, typeVersion(merged.values()), merged);
   }
+}
+
+// Whether a body already holds every held cluster, memoized: streams share both the held set (per
+// route map) and the body (per snapshot), so one answer serves a whole fleet.
+const presentMemo = new WeakMap<ReadonlySet<string>, WeakMap<SotwBody, boolean>>();
+function allPresent(held: ReadonlySet<string>, body: SotwBody): boolean {
+  let byBody = presentMemo.get(held);
+  if (!byBody) presentMemo.set(held, (byBody = new WeakMap()));
+  let answer = byBody.get(body);
+  if (answer === undefined) {
+    answer = true;
+    for (const name of held) {
+      if (!body.resources.has(name)) {
+        answer = false;
+        break;
+      }
+    }
+    byBody.set(body, answer);
+  }
+  return answer;
 }

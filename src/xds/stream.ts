@@ -67,6 +67,8 @@ function clustersOf(map: ResourceMap): ReadonlySet<string> {
   return out;
 }
 
+const unionMemo = new WeakMap<ResourceMap, WeakMap<ResourceMap, ReadonlySet<string>>>();
+
 // Gating answers depend only on (ACKed clusters, CDS subscription, routes): shared by streams.
 const WILDCARD = {};
 const gateMemo = new WeakMap<ResourceMap, WeakMap<object, WeakMap<ResourceMap, readonly string[]>>>();
@@ -178,7 +180,11 @@ export abstract class AdsStream {
     if (!rds) return new Set();
     const acked = clustersOf(rds.acked);
     if (rds.sent === rds.acked) return acked;
-    return new Set([...acked, ...clustersOf(rds.sent)]);
+    let bySent = unionMemo.get(rds.acked);
+    if (!bySent) unionMemo.set(rds.acked, (bySent = new WeakMap()));
+    let union = bySent.get(rds.sent);
+    if (!union) bySent.set(rds.sent, (union = new Set([...acked, ...clustersOf(rds.sent)])));
+    return union;
   }
 
   /** Records a response as sent. */

@@ -72,6 +72,8 @@ export class TypeState {
   ackedSnapshot = '';
   /** Names gating this type (routes waiting for cluster ACKs), for status. */
   waitingFor: readonly string[] = [];
+  /** SotW: highest shared body sequence used on this stream for this type (nonce uniqueness). */
+  maxBodySeq = 0;
   /** CDS: the last response kept clusters that routes the client holds still name. */
   heldBack = false;
 
