@@ -5,6 +5,8 @@ import { packAny, type PackedAny } from './messages.js';
 export const HCM_TYPE = 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 export const ROUTER_TYPE = 'envoy.extensions.filters.http.router.v3.Router';
 export const HTTP_PROTOCOL_OPTIONS_TYPE = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+export const LEAST_REQUEST_TYPE = 'envoy.extensions.load_balancing_policies.least_request.v3.LeastRequest';
+export const ROUND_ROBIN_TYPE = 'envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin';
 
 export interface Duration {
   seconds: number;
@@ -187,8 +189,19 @@ export function buildEdsCluster(input: EdsClusterInput): object {
     type: 'EDS',
     eds_cluster_config: { eds_config: ADS_CONFIG_SOURCE, service_name: input.name },
     connect_timeout: durationFromMs(input.connectTimeoutMs ?? 1000),
-    lb_policy: input.lbPolicy ?? 'ROUND_ROBIN',
   };
+  if (input.lbPolicy === 'LEAST_REQUEST') {
+    // Proxyless gRPC rejects lb_policy LEAST_REQUEST; a policy list lets each client take the
+    // first it supports: Envoy least request, grpc-js-xds round robin.
+    cluster.load_balancing_policy = {
+      policies: [
+        { typed_extension_config: { name: 'envoy.load_balancing_policies.least_request', typed_config: packAny(LEAST_REQUEST_TYPE, {}) } },
+        { typed_extension_config: { name: 'envoy.load_balancing_policies.round_robin', typed_config: packAny(ROUND_ROBIN_TYPE, {}) } },
+      ],
+    };
+  } else {
+    cluster.lb_policy = input.lbPolicy ?? 'ROUND_ROBIN';
+  }
   if (input.http2 ?? true) {
     const opts: PackedAny = packAny(HTTP_PROTOCOL_OPTIONS_TYPE, { explicit_http_config: { http2_protocol_options: {} } });
     cluster.typed_extension_protocol_options = { [HTTP_PROTOCOL_OPTIONS_TYPE]: opts };

@@ -26,6 +26,7 @@ afterEach(async () => {
 function rules(ports: { a: number; b: number }, defaultModel: string): string {
   return `kind: Shard
 name: shard-a
+lbPolicy: LEAST_REQUEST
 endpoints:
   - { address: 127.0.0.1, port: ${ports.a}, zone: local }
 ---

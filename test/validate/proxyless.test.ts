@@ -6,6 +6,12 @@ import { decodeMessage, encodeMessage } from '../../src/proto/messages.js';
 import { TypeUrl } from '../../src/proto/type-urls.js';
 import { checkProxylessLimits, validateSnapshotInput, type Violation } from '../../src/validate/index.js';
 
+/** A cluster with lb_policy LEAST_REQUEST and no load_balancing_policy (the builder never emits
+ * this; grpc-js-xds NACKs it). */
+function bareLeastRequest(name: string): object {
+  return { ...buildEdsCluster({ name }), lb_policy: 'LEAST_REQUEST' };
+}
+
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 function routes(route: Partial<RouteInput> = {}, name = 'model-serving'): Obj {
@@ -130,7 +136,7 @@ describe('proxyless limits', () => {
   });
 
   it('clusters: only ROUND_ROBIN or RING_HASH, EDS over ADS', () => {
-    expect(limits(TypeUrl.Cluster, buildEdsCluster({ name: 'shard-a', lbPolicy: 'LEAST_REQUEST' }))).toEqual([
+    expect(limits(TypeUrl.Cluster, bareLeastRequest('shard-a'))).toEqual([
       {
         path: 'lb_policy',
         rule: 'proxyless.lb_policy',
@@ -156,7 +162,7 @@ describe('validateSnapshotInput applies the limits to what proxyless listeners u
     const out = validateSnapshotInput(
       input({
         rc,
-        clusters: [buildEdsCluster({ name: 'shard-a', lbPolicy: 'LEAST_REQUEST' })],
+        clusters: [bareLeastRequest('shard-a')],
         clas: [buildLoadAssignment({ clusterName: 'shard-a', localities: [{ zone: 'z', weight: 1, endpoints: [{ address: 'host.local', port: 80 }] }] })],
       }),
     );
@@ -172,7 +178,7 @@ describe('validateSnapshotInput applies the limits to what proxyless listeners u
     delete envoyOnly.virtual_hosts[0].routes[0].route;
     envoyOnly.virtual_hosts[0].routes[0].redirect = { host_redirect: 'example.com' };
     const proxyless = routes({ mirrors: [{ cluster: 'mirror', percent: 10 }] });
-    const res = input({ clusters: [buildEdsCluster({ name: 'shard-a' }), buildEdsCluster({ name: 'mirror', lbPolicy: 'LEAST_REQUEST' })] });
+    const res = input({ clusters: [buildEdsCluster({ name: 'shard-a' }), bareLeastRequest('mirror')] });
     res[TypeUrl.RouteConfiguration] = [proxyless, envoyOnly];
     expect(validateSnapshotInput(res)).toEqual([]);
     // Unless the caller says proxyless clients use it too.
