@@ -8,6 +8,8 @@ import type { RuleFile } from '../rules/model.js';
 import { compile } from '../compile/compile.js';
 import type { CompileOptions, ResolverTable } from '../compile/types.js';
 import { createSnapshot, type Snapshot } from '../snapshot/snapshot.js';
+import { TypeUrl } from '../proto/type-urls.js';
+import { resolverTableToMessage } from '../resolver/table-message.js';
 import { issuesFromError, issuesFromRuleErrors, formatIssue, type PipelineIssue } from './issues.js';
 
 /** Where compiled snapshots go (the ControlPlane): it decides whether they are published. */
@@ -85,7 +87,8 @@ export class RulesPipeline {
       const compiled = compile(loaded.ruleSet, this.options.compileOptions);
       table = compiled.resolverTable;
       try {
-        snapshot = createSnapshot(compiled.resources);
+        // The resolver table travels as its own resource type over the same ADS stream.
+        snapshot = createSnapshot({ ...compiled.resources, [TypeUrl.ResolverTable]: [resolverTableToMessage(table)] });
       } catch (err) {
         return this.reject(issuesFromError('snapshot', err), loaded.files, started);
       }
