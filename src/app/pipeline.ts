@@ -10,6 +10,7 @@ import type { CompileOptions, ResolverTable } from '../compile/types.js';
 import { createSnapshot, type Snapshot } from '../snapshot/snapshot.js';
 import { TypeUrl } from '../proto/type-urls.js';
 import { resolverTableToMessage } from '../resolver/table-message.js';
+import { validationIssues } from './validation.js';
 import { issuesFromError, issuesFromRuleErrors, formatIssue, type PipelineIssue } from './issues.js';
 
 /** Where compiled snapshots go (the ControlPlane): it decides whether they are published. */
@@ -86,6 +87,9 @@ export class RulesPipeline {
     try {
       const compiled = compile(loaded.ruleSet, this.options.compileOptions);
       table = compiled.resolverTable;
+      // Nothing a proxy would reject is ever published (Envoy PGV rules, proxyless limits).
+      const invalid = validationIssues(compiled);
+      if (invalid.length > 0) return this.reject(invalid, loaded.files, started);
       try {
         // The resolver table travels as its own resource type over the same ADS stream.
         snapshot = createSnapshot({ ...compiled.resources, [TypeUrl.ResolverTable]: [resolverTableToMessage(table)] });

@@ -18,6 +18,7 @@ import { buildPlan } from './plan.js';
 import { buildResolverTable } from './resolver-table.js';
 import { buildRoutes } from './routes.js';
 import type { CompileOptions, CompileResult } from './types.js';
+import { buildOrigins } from './origins.js';
 
 /**
  * Compiles a validated rule set. Throws an AggregateSwitchyardError listing every COMP_* problem
@@ -35,5 +36,6 @@ export function compile(ruleSet: RuleSet, options: CompileOptions = {}): Compile
       [TypeUrl.RouteConfiguration]: [buildRoutes(plan)],
     },
     resolverTable: buildResolverTable(plan),
+    origins: buildOrigins(plan),
   };
 }

@@ -1,6 +1,7 @@
 // Output of the pure compiler: xDS resources (plain objects per type URL, encoded by the snapshot
 // layer) plus the resolver table that resolver clients consume.
 import type { SnapshotInput } from '../snapshot/snapshot.js';
+import type { SourceLocation } from '../rules/model.js';
 
 export interface CompileOptions {
   /** Current step index per TrafficShift name (advanced by the rollout layer); default 0. */
@@ -69,8 +70,18 @@ export interface ResolverTable {
   readonly clients: Readonly<Record<string, { readonly testTraffic: boolean }>>;
 }
 
+/** Which rule each compiled resource (and route) comes from, so a problem found later (e.g. by
+ * the validator) points at file:line. */
+export interface CompileOrigins {
+  /** typeUrl -> resource name -> the rule that produced it. */
+  readonly resources: Readonly<Record<string, Readonly<Record<string, SourceLocation>>>>;
+  /** Route name (rk:<key>, objective:<name>) -> the objective it routes. */
+  readonly routes: Readonly<Record<string, SourceLocation>>;
+}
+
 export interface CompileResult {
   /** Plain Envoy messages per type URL, deterministic (sorted) order. */
   readonly resources: SnapshotInput;
   readonly resolverTable: ResolverTable;
+  readonly origins: CompileOrigins;
 }
