@@ -16,6 +16,31 @@ export interface ServeConfig {
   /** Where published versions are persisted. */
   snapshotDir: string;
   retention: { maxCount: number; maxAgeMs: number };
+  /**
+   * The admin HTTP API (JSON, /metrics, rollback and resume). Absent: no admin server (embedding,
+   * most tests). `switchyard serve` always sets it, from {@link defaultAdminConfig} and its flags.
+   */
+  admin?: AdminConfig;
+}
+
+export interface AdminConfig {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** Bearer token for mutating calls; required when `host` is not a loopback address. */
+  token?: string;
+}
+
+export const DEFAULT_ADMIN_HOST = '127.0.0.1';
+export const DEFAULT_ADMIN_PORT = 19000;
+
+/** Admin API settings from SWITCHYARD_ADMIN_HOST, SWITCHYARD_ADMIN_PORT and SWITCHYARD_ADMIN_TOKEN. */
+export function defaultAdminConfig(env: NodeJS.ProcessEnv = process.env): AdminConfig {
+  return {
+    host: env.SWITCHYARD_ADMIN_HOST ?? DEFAULT_ADMIN_HOST,
+    port: env.SWITCHYARD_ADMIN_PORT ? Number(env.SWITCHYARD_ADMIN_PORT) : DEFAULT_ADMIN_PORT,
+    ...(env.SWITCHYARD_ADMIN_TOKEN ? { token: env.SWITCHYARD_ADMIN_TOKEN } : {}),
+  };
 }
 
 /** The rules/ shipped with the package: the default when ./rules does not exist. */

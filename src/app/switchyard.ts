@@ -8,6 +8,7 @@ import { SnapshotStore } from '../snapshot/store.js';
 import { RulesPipeline, type ReloadOutcome } from './pipeline.js';
 import { ControlPlane } from './control-plane.js';
 import type { ServeConfig } from './config.js';
+import { AdminServer, assertAdminBindable } from '../admin/server.js';
 
 export interface RunningSwitchyard {
   readonly ads: AdsServer;
@@ -15,6 +16,8 @@ export interface RunningSwitchyard {
   readonly provider: SingleSnapshotProvider;
   readonly controlPlane: ControlPlane;
   readonly pipeline: RulesPipeline;
+  /** The admin HTTP API, when `config.admin` is set (its `port` is the bound one). */
+  readonly admin: AdminServer | undefined;
   /** The outcome of the initial load. */
   readonly initial: ReloadOutcome;
   /** Called after each reload triggered by the watcher (tests await it). */
@@ -23,16 +26,33 @@ export interface RunningSwitchyard {
 }
 
 export async function startSwitchyard(config: ServeConfig, logger: Logger): Promise<RunningSwitchyard> {
+  // An admin API open to the network without a token is refused before anything starts.
+  if (config.admin) assertAdminBindable(config.admin.host, config.admin.token);
   const provider = new SingleSnapshotProvider();
   const store = await SnapshotStore.open({ dir: config.snapshotDir, logger, retention: config.retention });
   const controlPlane = new ControlPlane({ publisher: provider, store, logger, retention: config.retention });
   // Serve what was live before the restart first: connected proxies see no version change.
   await controlPlane.restore();
   const ads = new AdsServer({ provider, host: config.adsHost, port: config.adsPort, logger });
-  const adsPort = await ads.start();
-
   const pipeline = new RulesPipeline({ rulesDir: config.rulesDir, target: controlPlane, logger });
+  // The admin server (and its metrics) subscribes to the ADS events before the first stream opens.
+  const admin = config.admin
+    ? new AdminServer({ host: config.admin.host, port: config.admin.port, token: config.admin.token, ads, controlPlane, pipeline, logger, rulesDir: config.rulesDir })
+    : undefined;
+  const adsPort = await ads.start();
+  try {
+    await admin?.start();
+  } catch (err) {
+    await ads.stop(0);
+    throw err;
+  }
+
   const listeners = new Set<(o: ReloadOutcome) => void>();
+  /** Every reload outcome, the initial one included, goes to the admin metrics, then to listeners. */
+  const emit = (outcome: ReloadOutcome): void => {
+    admin?.recordReload(outcome);
+    for (const l of listeners) l(outcome);
+  };
   let watcher: RuleDirWatcher | undefined;
   // The watcher starts before the first load, so a save during start-up is not lost; reloads are
   // serialized and coalesced by the pipeline.
@@ -40,25 +60,28 @@ export async function startSwitchyard(config: ServeConfig, logger: Logger): Prom
     watcher = new RuleDirWatcher(config.rulesDir, { quietMs: config.quietMs, maxDelayMs: config.maxDelayMs, logger });
     watcher.onChangeSet(async (cs) => {
       const outcome = await pipeline.reload(`change set ${cs.seq}: ${[...cs.added, ...cs.changed, ...cs.removed].slice(0, 5).join(', ')}`);
-      for (const l of listeners) l(outcome);
+      emit(outcome);
     });
     watcher.onError((err) => logger.error({ event: 'rules_watch_error', err }, 'rules watcher error'));
     await watcher.start();
     logger.info({ event: 'rules_watching', dir: config.rulesDir }, 'watching rules for changes');
   }
   const initial = await pipeline.reload('startup');
+  emit(initial);
   return {
     ads,
     adsPort,
     provider,
     controlPlane,
     pipeline,
+    admin,
     initial,
     onReload(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
     async stop() {
+      await admin?.stop();
       await watcher?.close();
       await ads.stop(1000);
     },

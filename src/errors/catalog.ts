@@ -1,6 +1,6 @@
 // The one catalog of Switchyard's error codes. Codes are stable: tools and runbooks match on them.
 // Each layer owns a prefix: SNAP (snapshot), STORE (snapshot store), XDS (ADS server), RULE (rules: load/validate),
-// COMP (compile), CLI, ADMIN. Add new codes at the end of their section; never renumber.
+// COMP (compile), CLI, ADMIN, TLS (ADS transport security), ROLLOUT (waves, traffic shifts), READY (model readiness). Add new codes at the end of their section; never renumber.
 
 export interface ErrorSpec {
   /** One line: what is wrong, in general terms. */
@@ -376,6 +376,80 @@ export const ERROR_CATALOG = {
   CLI_NOT_CONVERGED: {
     title: 'the proxies did not all reach the live version in time',
     hint: 'run switchyard status to see which proxy is STALE or NACKED; NACK messages say what the client refused',
+  },
+  // ---- tls
+  TLS_INCOMPLETE: {
+    title: 'the TLS settings of the ADS port are incomplete',
+    hint: 'give both --tls-cert and --tls-key (SWITCHYARD_TLS_CERT, SWITCHYARD_TLS_KEY); a client CA or node identity checks need them too',
+  },
+  TLS_FILE_UNREADABLE: {
+    title: 'a TLS certificate, key or CA file cannot be read',
+    hint: 'check the path and the file permissions (the server reads the files at start and again whenever they change)',
+  },
+  TLS_BAD_CERT: {
+    title: 'the server certificate file holds no valid PEM certificate',
+    hint: 'give a PEM file starting with -----BEGIN CERTIFICATE----- (the leaf first, then intermediates)',
+  },
+  TLS_BAD_KEY: {
+    title: 'the server key file holds no usable PEM private key',
+    hint: 'give an unencrypted PEM private key (-----BEGIN PRIVATE KEY----- or -----BEGIN EC/RSA PRIVATE KEY-----)',
+  },
+  TLS_KEY_MISMATCH: {
+    title: 'the server private key does not belong to the server certificate',
+    hint: 'replace the certificate and the key together; during a rotation write the key before, or atomically with, the certificate',
+  },
+  TLS_BAD_CA: {
+    title: 'the client CA file holds no valid PEM certificate',
+    hint: 'give the PEM bundle of the CA(s) that sign client certificates (-----BEGIN CERTIFICATE----- blocks)',
+  },
+  TLS_IDENTITY_WITHOUT_CA: {
+    title: 'node identity checks are on but client certificates are not verified',
+    hint: 'give --tls-client-ca (SWITCHYARD_TLS_CLIENT_CA) so client certificates are verified, or drop --require-node-identity',
+  },
+  TLS_RELOAD_REJECTED: {
+    title: 'changed TLS files are not a valid certificate, key and CA set; the previous ones keep serving',
+    hint: 'fix the files (certificate and key must match); the server retries whenever they change again',
+  },
+  TLS_NODE_DENIED: {
+    title: 'an ADS stream named a node its client certificate does not identify',
+    hint: 'issue the client a certificate with URI SAN spiffe://<trust-domain>/switchyard/node/<node-id> (or CN=<node-id>), or fix its node id (--service-node)',
+  },
+  // ---- rollout (fleet waves, traffic shifts) and model readiness
+  ROLLOUT_NOT_ACTIVE: {
+    title: 'no rollout is in progress',
+    hint: 'switchyard rollout status shows the last rollout; pause and resume work at any time, abort and force need a rollout in progress',
+  },
+  ROLLOUT_HALTED: {
+    title: 'a proxy rejected (NACKed) the version being rolled out; the rollout stopped',
+    hint: 'the proxies that took it are back on the last good version; read the NACK message, publish a fix (or abort); resume retries the same version, force sends it to everyone',
+  },
+  ROLLOUT_UNKNOWN_SHIFT: {
+    title: 'no TrafficShift of that name is in the rules',
+    hint: 'switchyard rollout status lists the shifts; names are the TrafficShift rule names',
+  },
+  ROLLOUT_SHIFT_STATE: {
+    title: 'the traffic shift cannot do that in its current state',
+    hint: 'pause a running shift, resume a paused one; an aborted shift stays aborted until its definition changes (which restarts it at step 0)',
+  },
+  ROLLOUT_PROGRESS_CORRUPT: {
+    title: 'the traffic shift progress file cannot be read',
+    hint: 'it was moved aside (shifts.json.corrupt-*); every shift restarts paused at step 0: check the steps and resume each shift',
+  },
+  ROLLOUT_PROGRESS_WRITE_FAILED: {
+    title: 'the traffic shift progress file cannot be written',
+    hint: 'check free space and permissions of the snapshot directory; shifts keep running in memory but a restart would go back to the last saved step',
+  },
+  READY_NOT_SERVING: {
+    title: 'a model endpoint answers the gRPC health check, but not SERVING',
+    hint: 'the model is still loading (or was unloaded) on that endpoint; it becomes routable once a quorum of its endpoints reports SERVING',
+  },
+  READY_PROBE_FAILED: {
+    title: 'the gRPC health check of a model endpoint failed',
+    hint: 'the endpoint must serve grpc.health.v1.Health/Check with service = <model name>; check the address, the port and that the server runs',
+  },
+  READY_NO_QUORUM: {
+    title: 'too few endpoints of a model are SERVING',
+    hint: 'nothing routes to the model until the quorum (default: a majority of its endpoints) reports SERVING; see the per-endpoint statuses',
   },
   // ---- compile
   COMP_UNKNOWN_REFERENCE: {
