@@ -13,6 +13,8 @@ import { SwitchyardError } from '../errors/catalog.js';
 import { decodeMessage } from '../proto/messages.js';
 import { TypeUrl } from '../proto/type-urls.js';
 import { RESOLVER_TABLE_MESSAGE, resolverTableFromMessage } from '../resolver/table-message.js';
+import { handleResolveHttp } from '../resolver/http-handler.js';
+import type { Resolver } from '../resolver/types.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 import type { SnapshotEntry } from '../snapshot/store.js';
 import { contentOfSnapshot, diffContents, isIdentical } from './diff.js';
@@ -36,6 +38,8 @@ export interface AdminServerOptions {
   rulesDir?: string;
   /** Node.js process metrics in /metrics (default true). */
   processMetrics?: boolean;
+  /** The live resolver, for POST /v1/resolve (clients in other languages). */
+  resolver?: () => Resolver | undefined;
 }
 
 /** Resolver tables of versions this process compiled, kept for GET /v1/resolver-table. */
@@ -56,6 +60,8 @@ interface Route {
   readonly method: 'GET' | 'POST';
   readonly pattern: RegExp;
   readonly handler: (ctx: Ctx) => Promise<void>;
+  /** A POST that changes nothing (resolve): no token needed. */
+  readonly readOnly?: boolean;
 }
 
 /** Refuses an admin API that anyone on the network could drive without a token. */
@@ -91,6 +97,7 @@ export class AdminServer {
       { method: 'GET', pattern: /^\/v1\/resolver-table$/, handler: (c) => this.resolverTable(c) },
       { method: 'POST', pattern: /^\/v1\/rollback$/, handler: (c) => this.rollback(c) },
       { method: 'POST', pattern: /^\/v1\/resume$/, handler: (c) => this.resume(c) },
+      { method: 'POST', pattern: /^\/v1\/resolve$/, handler: (c) => this.resolve(c), readOnly: true },
     ];
     this.server = http.createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 5_000;
@@ -156,7 +163,7 @@ export class AdminServer {
         res.setHeader('allow', allow);
         throw new AdminHttpError(405, 'ADMIN_METHOD_NOT_ALLOWED', `${url.pathname} accepts ${allow}, not ${req.method}`);
       }
-      if (route.method === 'POST') this.authorize(req);
+      if (route.method === 'POST' && !route.readOnly) this.authorize(req);
       const params = route.pattern.exec(path)!.slice(1).map(decodePathSegment);
       await route.handler({ req, res, url, params });
     } catch (err) {
@@ -385,6 +392,13 @@ export class AdminServer {
   }
 
   // ---- operations
+
+  /** POST /v1/resolve: request context -> routingKey + ObjectiveConfig, from the live table. */
+  private async resolve({ req, res }: Ctx): Promise<void> {
+    const body = await readJsonBody(req);
+    const out = handleResolveHttp(body, this.options.resolver ?? (() => undefined));
+    sendJson(res, out.status, out.json);
+  }
 
   private async rollback({ req, res }: Ctx): Promise<void> {
     const body = await readJsonBody(req);

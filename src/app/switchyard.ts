@@ -9,6 +9,9 @@ import { RulesPipeline, type ReloadOutcome } from './pipeline.js';
 import { ControlPlane } from './control-plane.js';
 import type { ServeConfig } from './config.js';
 import { AdminServer, assertAdminBindable } from '../admin/server.js';
+import { LiveResolver } from '../resolver/live.js';
+import { resolverServiceDefinition, resolverServiceImplementation } from '../resolver/grpc-service.js';
+import type { Resolver } from '../resolver/types.js';
 
 export interface RunningSwitchyard {
   readonly ads: AdsServer;
@@ -18,6 +21,8 @@ export interface RunningSwitchyard {
   readonly pipeline: RulesPipeline;
   /** The admin HTTP API, when `config.admin` is set (its `port` is the bound one). */
   readonly admin: AdminServer | undefined;
+  /** The resolver for the served snapshot's table (also behind Resolver/Resolve and POST /v1/resolve). */
+  readonly resolver: () => Resolver | undefined;
   /** The outcome of the initial load. */
   readonly initial: ReloadOutcome;
   /** Called after each reload triggered by the watcher (tests await it). */
@@ -33,11 +38,21 @@ export async function startSwitchyard(config: ServeConfig, logger: Logger): Prom
   const controlPlane = new ControlPlane({ publisher: provider, store, logger, retention: config.retention });
   // Serve what was live before the restart first: connected proxies see no version change.
   await controlPlane.restore();
-  const ads = new AdsServer({ provider, host: config.adsHost, port: config.adsPort, logger });
+  // The resolve service (for clients in other languages) shares the ADS port and answers from the
+  // table of the snapshot being served, rollbacks included.
+  const liveResolver = new LiveResolver(provider);
+  const getResolver = (): Resolver | undefined => liveResolver.current();
+  const ads = new AdsServer({
+    provider,
+    host: config.adsHost,
+    port: config.adsPort,
+    logger,
+    extraServices: [{ definition: resolverServiceDefinition(), implementation: resolverServiceImplementation(getResolver) }],
+  });
   const pipeline = new RulesPipeline({ rulesDir: config.rulesDir, target: controlPlane, logger });
   // The admin server (and its metrics) subscribes to the ADS events before the first stream opens.
   const admin = config.admin
-    ? new AdminServer({ host: config.admin.host, port: config.admin.port, token: config.admin.token, ads, controlPlane, pipeline, logger, rulesDir: config.rulesDir })
+    ? new AdminServer({ host: config.admin.host, port: config.admin.port, token: config.admin.token, ads, controlPlane, pipeline, logger, rulesDir: config.rulesDir, resolver: getResolver })
     : undefined;
   const adsPort = await ads.start();
   try {
@@ -75,6 +90,7 @@ export async function startSwitchyard(config: ServeConfig, logger: Logger): Prom
     controlPlane,
     pipeline,
     admin,
+    resolver: getResolver,
     initial,
     onReload(listener) {
       listeners.add(listener);
