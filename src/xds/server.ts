@@ -4,7 +4,8 @@ import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import pino, { type Logger } from 'pino';
 import { adsServiceDefinition, type DeltaDiscoveryRequest, type DiscoveryRequest } from './service.js';
-import type { SnapshotProvider } from './provider.js';
+import type { NodeInfo, SnapshotProvider } from './provider.js';
+import { peerIdentityOf, type PeerIdentity } from './identity.js';
 import { AdsStream, type AckEvent, type NackEvent, type SendEvent, type StreamContext } from './stream.js';
 import { SotwStream } from './sotw-stream.js';
 import { DeltaStream } from './delta-stream.js';
@@ -22,6 +23,12 @@ export interface AdsServerOptions {
   credentials?: grpc.ServerCredentials;
   /** Extra services on the same port (e.g. the resolver service). */
   extraServices?: Array<{ definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation }>;
+  /**
+   * Checks a stream's node (from its first request) against what the transport proved about the
+   * peer (its verified client certificate): undefined accepts, a string is the reason to refuse,
+   * and the stream ends with PERMISSION_DENIED. See src/xds/tls.ts and docs/tls.md.
+   */
+  authorizeNode?: (node: NodeInfo, peer: PeerIdentity) => string | undefined;
 }
 
 export interface AdsServerEventMap {
@@ -58,6 +65,8 @@ export class AdsServer extends EventEmitter<AdsServerEventMap> {
         nack: (e) => this.emit('nack', e),
       },
     };
+    const authorizeNode = options.authorizeNode;
+    if (authorizeNode) this.ctx.authorize = (node, call) => authorizeNode(node, peerIdentityOf(call));
     this.grpcServer = new grpc.Server({
       'grpc.keepalive_time_ms': 30_000,
       'grpc.keepalive_timeout_ms': 10_000,

@@ -1,7 +1,7 @@
 // What state-of-the-world and delta streams share: one ordered send queue per stream (CDS, EDS,
 // LDS, RDS, then Switchyard's own types), ACK gating of routes on their clusters, clusters that
 // outlive the routes naming them, ACK/NACK bookkeeping and status.
-import type { ServerDuplexStream } from '@grpc/grpc-js';
+import { status as GrpcStatus, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { EncodedResource } from '../snapshot/types.js';
 import { PUSH_ORDER, pushRank, TypeUrl } from '../proto/type-urls.js';
@@ -46,6 +46,8 @@ export interface StreamContext {
   provider: SnapshotProvider;
   events: StreamEvents;
   log: Logger;
+  /** Node authorization (AdsServerOptions.authorizeNode): a reason refuses the stream. */
+  authorize?: (node: NodeInfo, call: AdsCall<unknown>) => string | undefined;
 }
 
 export type AdsCall<Req> = ServerDuplexStream<Req, Buffer>;
@@ -276,7 +278,20 @@ export abstract class AdsStream {
   /** Sets the node from the first request (design rule 7: later requests may omit it). */
   protected adoptNode(node: NodeInfo): void {
     this.node = node;
+    if (this.ctx.authorize && this.refuse(node)) return;
     this.log.info({ event: 'stream_open', stream: this.id, protocol: this.protocol, node: node.id, cluster: node.cluster, userAgent: node.userAgent, peer: this.peer }, 'stream opened');
+  }
+
+  /** Ends the stream with PERMISSION_DENIED when the authorize hook refuses its node. */
+  private refuse(node: NodeInfo): boolean {
+    const reason = this.ctx.authorize!(node, this.call);
+    if (reason === undefined) return false;
+    this.log.warn({ event: 'stream_denied', code: 'TLS_NODE_DENIED', stream: this.id, protocol: this.protocol, node: node.id, cluster: node.cluster, peer: this.peer, reason }, 'stream refused: node not authorized');
+    // Closed first: pump() sends nothing on this stream from now on.
+    this.close();
+    // grpc-js ends a server stream with the status of an emitted error ({code, details}).
+    this.call.emit('error', Object.assign(new Error(reason), { code: GrpcStatus.PERMISSION_DENIED, details: `TLS_NODE_DENIED ${reason}` }));
+    return true;
   }
 
   close(): void {

@@ -46,8 +46,11 @@ abstract class BaseClient<Resp extends { type_url: string; nonce: string }> {
   constructor(
     address: string,
     protected readonly node: TestNode,
+    /** Default: plaintext. Pass grpc.credentials.createSsl(...) for a TLS ADS port. */
+    credentials?: grpc.ChannelCredentials,
+    channelOptions?: grpc.ChannelOptions,
   ) {
-    this.client = new grpc.Client(address, grpc.credentials.createInsecure());
+    this.client = new grpc.Client(address, credentials ?? grpc.credentials.createInsecure(), channelOptions);
   }
 
   protected open(method: string, decode: (b: Buffer) => Resp): void {
@@ -146,8 +149,8 @@ function decodeAny(any: { type_url: string; value: Uint8Array }): Record<string,
 }
 
 export class SotwClient extends BaseClient<SotwResponse> {
-  constructor(address: string, node: TestNode) {
-    super(address, node);
+  constructor(address: string, node: TestNode, credentials?: grpc.ChannelCredentials, channelOptions?: grpc.ChannelOptions) {
+    super(address, node, credentials, channelOptions);
     this.open('StreamAggregatedResources', (b) => {
       const raw = DiscoveryResponse().decode(b) as unknown as { version_info: string; type_url: string; nonce: string; resources: Array<{ type_url: string; value: Uint8Array }> };
       return {
@@ -189,8 +192,8 @@ export class SotwClient extends BaseClient<SotwResponse> {
 }
 
 export class DeltaClient extends BaseClient<DeltaResponse> {
-  constructor(address: string, node: TestNode) {
-    super(address, node);
+  constructor(address: string, node: TestNode, credentials?: grpc.ChannelCredentials, channelOptions?: grpc.ChannelOptions) {
+    super(address, node, credentials, channelOptions);
     this.open('DeltaAggregatedResources', (b) => {
       const raw = DeltaResponseType().decode(b) as unknown as { system_version_info: string; type_url: string; nonce: string; removed_resources: string[]; resources: Array<{ name: string; version: string; resource: { type_url: string; value: Uint8Array } }> };
       return {
