@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LogLevel } from '../log.js';
+import type { AdsTlsConfig } from '../xds/tls.js';
 
 export interface ServeConfig {
   rulesDir: string;
@@ -21,6 +22,8 @@ export interface ServeConfig {
    * most tests). `switchyard serve` always sets it, from {@link defaultAdminConfig} and its flags.
    */
   admin?: AdminConfig;
+  /** TLS (and mutual TLS) for the ADS port; absent: plaintext. See docs/tls.md. */
+  tls?: AdsTlsConfig;
 }
 
 export interface AdminConfig {
@@ -41,6 +44,21 @@ export function defaultAdminConfig(env: NodeJS.ProcessEnv = process.env): AdminC
     port: env.SWITCHYARD_ADMIN_PORT ? Number(env.SWITCHYARD_ADMIN_PORT) : DEFAULT_ADMIN_PORT,
     ...(env.SWITCHYARD_ADMIN_TOKEN ? { token: env.SWITCHYARD_ADMIN_TOKEN } : {}),
   };
+}
+
+/**
+ * TLS settings from SWITCHYARD_TLS_CERT, _KEY, _CLIENT_CA, SWITCHYARD_REQUIRE_NODE_IDENTITY=1 and
+ * SWITCHYARD_TLS_TRUST_DOMAIN. Any one set gives a config even if incomplete, so start-up fails
+ * with TLS_INCOMPLETE rather than quietly serving plaintext.
+ */
+export function tlsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<AdsTlsConfig> {
+  const out: Partial<AdsTlsConfig> = {};
+  if (env.SWITCHYARD_TLS_CERT !== undefined) out.certFile = env.SWITCHYARD_TLS_CERT;
+  if (env.SWITCHYARD_TLS_KEY !== undefined) out.keyFile = env.SWITCHYARD_TLS_KEY;
+  if (env.SWITCHYARD_TLS_CLIENT_CA !== undefined) out.clientCaFile = env.SWITCHYARD_TLS_CLIENT_CA;
+  if (env.SWITCHYARD_REQUIRE_NODE_IDENTITY === '1') out.requireNodeIdentity = true;
+  if (env.SWITCHYARD_TLS_TRUST_DOMAIN !== undefined) out.trustDomain = env.SWITCHYARD_TLS_TRUST_DOMAIN;
+  return out;
 }
 
 /** The rules/ shipped with the package: the default when ./rules does not exist. */

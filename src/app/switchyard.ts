@@ -12,6 +12,7 @@ import { AdminServer, assertAdminBindable } from '../admin/server.js';
 import { LiveResolver } from '../resolver/live.js';
 import { resolverServiceDefinition, resolverServiceImplementation } from '../resolver/grpc-service.js';
 import type { Resolver } from '../resolver/types.js';
+import { adsCredentialsFromConfig, type AdsTls } from '../xds/tls.js';
 
 export interface RunningSwitchyard {
   readonly ads: AdsServer;
@@ -23,6 +24,8 @@ export interface RunningSwitchyard {
   readonly admin: AdminServer | undefined;
   /** The resolver for the served snapshot's table (also behind Resolver/Resolve and POST /v1/resolve). */
   readonly resolver: () => Resolver | undefined;
+  /** TLS of the ADS port, when configured (its `files` reload on change, or on demand). */
+  readonly tls: AdsTls | undefined;
   /** The outcome of the initial load. */
   readonly initial: ReloadOutcome;
   /** Called after each reload triggered by the watcher (tests await it). */
@@ -33,6 +36,16 @@ export interface RunningSwitchyard {
 export async function startSwitchyard(config: ServeConfig, logger: Logger): Promise<RunningSwitchyard> {
   // An admin API open to the network without a token is refused before anything starts.
   if (config.admin) assertAdminBindable(config.admin.host, config.admin.token);
+  const tls = config.tls ? await adsCredentialsFromConfig(config.tls, logger) : undefined;
+  try {
+    return await startWith(config, logger, tls);
+  } catch (err) {
+    await tls?.close();
+    throw err;
+  }
+}
+
+async function startWith(config: ServeConfig, logger: Logger, tls: AdsTls | undefined): Promise<RunningSwitchyard> {
   const provider = new SingleSnapshotProvider();
   const store = await SnapshotStore.open({ dir: config.snapshotDir, logger, retention: config.retention });
   const controlPlane = new ControlPlane({ publisher: provider, store, logger, retention: config.retention });
@@ -48,6 +61,7 @@ export async function startSwitchyard(config: ServeConfig, logger: Logger): Prom
     port: config.adsPort,
     logger,
     extraServices: [{ definition: resolverServiceDefinition(), implementation: resolverServiceImplementation(getResolver) }],
+    ...(tls ? { credentials: tls.credentials, authorizeNode: tls.authorizeNode } : {}),
   });
   const pipeline = new RulesPipeline({ rulesDir: config.rulesDir, target: controlPlane, logger });
   // The admin server (and its metrics) subscribes to the ADS events before the first stream opens.
@@ -91,6 +105,7 @@ export async function startSwitchyard(config: ServeConfig, logger: Logger): Prom
     pipeline,
     admin,
     resolver: getResolver,
+    tls,
     initial,
     onReload(listener) {
       listeners.add(listener);
@@ -100,6 +115,7 @@ export async function startSwitchyard(config: ServeConfig, logger: Logger): Prom
       await admin?.stop();
       await watcher?.close();
       await ads.stop(1000);
+      await tls?.close();
     },
   };
 }

@@ -75,6 +75,11 @@ export function buildProgram(io: CliIO, setExitCode: (code: number) => void): Co
     .option('--admin-token <token>', 'bearer token required by rollback/resume (default SWITCHYARD_ADMIN_TOKEN)')
     .option('--no-admin', 'do not start the admin API')
     .option('--no-watch', 'load the rules once; do not watch for changes')
+    .option('--tls-cert <file>', 'TLS certificate for the ADS port (or SWITCHYARD_TLS_CERT); reloaded when it changes')
+    .option('--tls-key <file>', 'TLS private key (or SWITCHYARD_TLS_KEY)')
+    .option('--tls-client-ca <file>', 'CA bundle for client certificates: turns on mutual TLS (or SWITCHYARD_TLS_CLIENT_CA)')
+    .option('--require-node-identity', 'refuse ADS streams whose node id differs from their client certificate identity')
+    .option('--tls-trust-domain <name>', 'SPIFFE trust domain node identities must be in (or SWITCHYARD_TLS_TRUST_DOMAIN)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
     .action(
       async (opts: {
@@ -87,6 +92,11 @@ export function buildProgram(io: CliIO, setExitCode: (code: number) => void): Co
         adminToken?: string;
         admin: boolean;
         watch: boolean;
+        tlsCert?: string;
+        tlsKey?: string;
+        tlsClientCa?: string;
+        requireNodeIdentity?: boolean;
+        tlsTrustDomain?: string;
         logLevel?: string;
       }) => {
         const code = await runServe({
@@ -97,6 +107,7 @@ export function buildProgram(io: CliIO, setExitCode: (code: number) => void): Co
           watch: opts.watch,
           logLevel: opts.logLevel as never,
           admin: opts.admin ? { host: opts.adminHost, port: opts.adminPort, token: opts.adminToken } : false,
+          tls: { certFile: opts.tlsCert, keyFile: opts.tlsKey, clientCaFile: opts.tlsClientCa, requireNodeIdentity: opts.requireNodeIdentity, trustDomain: opts.tlsTrustDomain },
         });
         setExitCode(code);
       },

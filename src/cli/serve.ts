@@ -1,20 +1,25 @@
 // `switchyard serve`: the control plane on its embedded defaults, until SIGINT/SIGTERM.
-import { defaultAdminConfig, defaultConfig, type AdminConfig, type ServeConfig } from '../app/config.js';
+import { defaultAdminConfig, defaultConfig, tlsFromEnv, type AdminConfig, type ServeConfig } from '../app/config.js';
+import type { AdsTlsConfig } from '../xds/tls.js';
 import { startSwitchyard } from '../app/switchyard.js';
 import { formatIssue } from '../app/issues.js';
 import { SwitchyardError } from '../errors/catalog.js';
 import { createLogger } from '../log.js';
 
-export interface ServeOverrides extends Partial<Omit<ServeConfig, 'admin'>> {
+export interface ServeOverrides extends Partial<Omit<ServeConfig, 'admin' | 'tls'>> {
   /** Admin API flags over SWITCHYARD_ADMIN_* and the defaults; false: no admin API. */
   admin?: Partial<AdminConfig> | false;
+  /** TLS flags over SWITCHYARD_TLS_*. */
+  tls?: Partial<AdsTlsConfig>;
 }
 
 /** Embedded defaults < environment < flags; the admin API is on unless `admin` is false. */
 export function serveConfig(overrides: ServeOverrides, env: NodeJS.ProcessEnv = process.env): ServeConfig {
-  const { admin, ...rest } = overrides;
+  const { admin, tls, ...rest } = overrides;
   const config: ServeConfig = { ...defaultConfig(env), ...stripUndefined(rest) };
   if (admin !== false) config.admin = { ...defaultAdminConfig(env), ...stripUndefined(admin ?? {}) };
+  const tlsSettings = { ...tlsFromEnv(env), ...stripUndefined(tls ?? {}) };
+  if (Object.keys(tlsSettings).length > 0) config.tls = { certFile: '', keyFile: '', ...tlsSettings };
   return config;
 }
 
@@ -54,6 +59,7 @@ export async function runServe(overrides: ServeOverrides): Promise<number> {
       process.exit(0);
     });
   };
+  process.on('SIGHUP', () => void app.tls?.files.reload('SIGHUP'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   return 0;

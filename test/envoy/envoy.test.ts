@@ -22,7 +22,7 @@ import { spiffeNodeId } from '../../src/xds/identity.js';
 import { waitForEvent } from '../helpers/wait.js';
 import { containerRuntime } from './runtime.js';
 import { Scenario } from './scenario.js';
-import { TestCa } from './certs.js';
+import { TestCa } from '../helpers/certs.js';
 import { containerBootstrap, dumpOf, ENVOY_IMAGE, ENVOY_TYPES, EnvoyContainer, envoyConverged, eventually, HOST_FROM_CONTAINER, pathsOfKey, streamOfNode } from './envoy-harness.js';
 import { KEY_A, KEY_B, KEY_MIG, OBJ_A, OBJ_MIG, SHARD_OF_BACKEND, SHARDS } from './topology.js';
 

@@ -20,7 +20,7 @@ import { SwitchyardError } from '../../src/errors/catalog.js';
 import { DeltaClient, SotwClient, type SotwResponse } from '../helpers/ads-client.js';
 import { topologySnapshot } from '../helpers/snapshots.js';
 import { withTimeout } from '../helpers/wait.js';
-import { opensslUnavailable, TestCa, type Pem } from '../envoy/certs.js';
+import { opensslUnavailable, TestCa, type Pem } from '../helpers/certs.js';
 
 const TRUST_DOMAIN = 'switchyard.test';
 const WAIT = { timeoutMs: 10_000 };
