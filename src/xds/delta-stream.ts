@@ -6,10 +6,10 @@ import type { EncodedResource } from '../snapshot/types.js';
 import { typeVersion } from '../snapshot/snapshot.js';
 import type { ServedSnapshot } from './provider.js';
 import type { DeltaDiscoveryRequest } from './service.js';
-import { AdsStream, type AdsCall, type StreamContext } from './stream.js';
+import { AdsStream, nackMessage, type AdsCall, type StreamContext } from './stream.js';
 import { sameContent } from './response-body.js';
 import type { HeldResource, TypeState } from './type-state.js';
-import { isGrpcClient, nodeInfoFrom } from './node-info.js';
+import { isGrpcClient } from './node-info.js';
 
 const NO_REFS = { clusters: [], routeConfigs: [] };
 
@@ -21,17 +21,12 @@ export class DeltaStream extends AdsStream {
   }
 
   onRequest(req: DeltaDiscoveryRequest): void {
-    if (!this.node) this.adoptNode(nodeInfoFrom(req.node));
-    if (!req.type_url) {
-      this.log.warn({ event: 'bad_request' }, 'request without type_url ignored');
-      return;
-    }
-    const ts = this.typeState(req.type_url);
-    const firstRequest = ts.requests++ === 0;
+    const begun = this.beginRequest(req.node, req.type_url);
+    if (!begun) return;
+    const { ts, firstRequest } = begun;
     if (firstRequest) this.adoptInitialVersions(ts, req.initial_resource_versions ?? {});
     if (req.response_nonce) {
-      const error = req.error_detail ? req.error_detail.message || 'NACK without message' : undefined;
-      this.acknowledge(ts, req.response_nonce, '', error, false);
+      this.acknowledge(ts, req.response_nonce, '', nackMessage(req.error_detail), false);
     }
     if (this.applySubscription(ts, req, firstRequest)) ts.dirty = true;
     this.pump();

@@ -4,10 +4,10 @@ import { typeVersion } from '../snapshot/snapshot.js';
 import type { EncodedResource } from '../snapshot/types.js';
 import type { ServedSnapshot } from './provider.js';
 import type { DiscoveryRequest } from './service.js';
-import { AdsStream, type AdsCall, type StreamContext } from './stream.js';
+import { AdsStream, nackMessage, type AdsCall, type StreamContext } from './stream.js';
 import { buildBody, fullBody, namedBody, withOwnNonce, type SotwBody } from './response-body.js';
 import type { TypeState } from './type-state.js';
-import { isGrpcClient, nodeInfoFrom } from './node-info.js';
+import { isGrpcClient } from './node-info.js';
 
 export class SotwStream extends AdsStream {
   readonly protocol = 'sotw' as const;
@@ -17,15 +17,11 @@ export class SotwStream extends AdsStream {
   }
 
   onRequest(req: DiscoveryRequest): void {
-    if (!this.node) this.adoptNode(nodeInfoFrom(req.node));
-    if (!req.type_url) {
-      this.log.warn({ event: 'bad_request' }, 'request without type_url ignored');
-      return;
-    }
-    const ts = this.typeState(req.type_url);
-    const firstRequest = ts.requests++ === 0;
+    const begun = this.beginRequest(req.node, req.type_url);
+    if (!begun) return;
+    const { ts, firstRequest } = begun;
     if (req.response_nonce) {
-      const matched = this.acknowledge(ts, req.response_nonce, req.version_info, req.error_detail?.message || (req.error_detail ? 'NACK without message' : undefined), true);
+      const matched = this.acknowledge(ts, req.response_nonce, req.version_info, nackMessage(req.error_detail), true);
       // A nonce this stream never sent: a reconnecting client reporting what it holds (rule 7).
       if (!matched && ts.lastSentNonce === '' && req.version_info) ts.ackedVersion = req.version_info;
     } else if (firstRequest && req.version_info) {

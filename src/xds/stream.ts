@@ -8,6 +8,8 @@ import { PUSH_ORDER, pushRank, TypeUrl } from '../proto/type-urls.js';
 import type { NodeInfo, ServedSnapshot, SnapshotProvider } from './provider.js';
 import { TypeState, type InFlight, type ResourceMap } from './type-state.js';
 import { typeStatus, type StreamStatus } from './stream-status.js';
+import { nodeInfoFrom } from './node-info.js';
+import type { DecodedNode } from './service.js';
 
 export interface SendEvent {
   stream: AdsStream;
@@ -51,6 +53,12 @@ export interface StreamContext {
 }
 
 export type AdsCall<Req> = ServerDuplexStream<Req, Buffer>;
+
+/** The NACK message of a request, or undefined for an ACK. */
+export function nackMessage(errorDetail: { message?: string } | null | undefined): string | undefined {
+  if (!errorDetail) return undefined;
+  return errorDetail.message || 'NACK without message';
+}
 
 let streamSeq = 0;
 
@@ -275,7 +283,22 @@ export abstract class AdsStream {
     }
   }
 
-  /** Sets the node from the first request (design rule 7: later requests may omit it). */
+  /**
+   * What every request starts with: the node from the first request (design rule 7: later ones
+   * may omit it), a type URL, and that type's state. Undefined when the request is to be ignored.
+   */
+  protected beginRequest(node: DecodedNode | null | undefined, typeUrl: string): { ts: TypeState; firstRequest: boolean } | undefined {
+    if (!this.node) this.adoptNode(nodeInfoFrom(node));
+    if (this.closed) return undefined;
+    if (!typeUrl) {
+      this.log.warn({ event: 'bad_request', stream: this.id }, 'request without type_url ignored');
+      return undefined;
+    }
+    const ts = this.typeState(typeUrl);
+    return { ts, firstRequest: ts.requests++ === 0 };
+  }
+
+  /** Sets the node from the first request. */
   protected adoptNode(node: NodeInfo): void {
     this.node = node;
     if (this.ctx.authorize && this.refuse(node)) return;
