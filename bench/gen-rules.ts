@@ -19,6 +19,7 @@ import type {
   ShardRule,
   SourceLocation,
   TrafficShiftRule,
+  RolloutPolicyRule,
 } from '../src/rules/model.js';
 
 export interface GenerateOptions {
@@ -207,6 +208,7 @@ function toRuleSet(g: Generated): RuleSet {
     shadows: new Map<string, ShadowRule>(),
     overrides: new Map<string, OverrideRule>(),
     clients: new Map<string, ClientRule>(),
+    rolloutPolicies: new Map<string, RolloutPolicyRule>(),
   };
   const mapOf: { [K in Rule['kind']]: Map<string, Extract<Rule, { kind: K }>> } = {
     Objective: rs.objectives,
@@ -218,6 +220,7 @@ function toRuleSet(g: Generated): RuleSet {
     Shadow: rs.shadows,
     Override: rs.overrides,
     Client: rs.clients,
+    RolloutPolicy: rs.rolloutPolicies,
   };
   for (const rules of g.files.values()) for (const r of rules) (mapOf[r.kind] as Map<string, Rule>).set(r.name, r);
   return { ...rs, files: [] };

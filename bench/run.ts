@@ -1,9 +1,11 @@
-// `npm run bench`: the fan-out benchmark (bench/fanout.bench.ts) and, when present, the compile
-// benchmark (bench/compile.bench.ts). Prints the figures and writes bench/results/latest.json.
+// `npm run bench`: the fan-out benchmark (bench/fanout.bench.ts), the compile benchmark
+// (bench/compile.bench.ts, when present) and the reload benchmark (bench/reload.bench.ts: rule file
+// edit to published version through the real pipeline and store). Prints the figures and writes
+// bench/results/latest.json.
 //
 //   node --expose-gc --import tsx bench/run.ts [--quick] [--streams=1000,10000] [--triggers=5]
 //        [--warmup=1] [--per-connection=100] [--batch=1000] [--servers=baseline,switchyard]
-//        [--profile=cpu|heap] [--only=fanout|compile]
+//        [--profile=cpu|heap] [--only=fanout|compile|reload]
 // Environment equivalents: BENCH_STREAMS, BENCH_TRIGGERS, BENCH_WARMUP, BENCH_PER_CONNECTION,
 // BENCH_BATCH, BENCH_SERVERS, BENCH_PROFILE, BENCH_ONLY (arguments win).
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -91,6 +93,13 @@ if (only === undefined || only === 'compile') {
   if (compileSkipped) console.log(`\n== compile: skipped (${compileSkipped}) ==`);
 }
 
+let reload: Record<string, number> | undefined;
+if (only === undefined || only === 'reload') {
+  console.log('\n== reload (rule edit to published) ==');
+  const { benchReload } = await import('./reload.bench.js');
+  reload = await benchReload(quick ? { edits: 5, watcherEdits: 2 } : {});
+}
+
 mkdirSync(resultsDir, { recursive: true });
 const out = path.join(resultsDir, 'latest.json');
 const results = {
@@ -106,6 +115,7 @@ const results = {
   fanout: fanout ? { options: fanout.options, rows: fanout.rows } : undefined,
   compile,
   ...(compileSkipped ? { compileSkipped } : {}),
+  reload,
 };
 writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
 if (fanout && profile) {

@@ -1,15 +1,25 @@
 // Rules directory -> validated rule set -> compiled resources -> snapshot -> published. A change
 // set with any error is rejected whole: the last good snapshot keeps serving, the errors are kept
 // for operators, and the next good change publishes normally.
+//
+// Incremental by default: the rules directory is loaded through a RuleDirCache (files that did not
+// change are neither read nor parsed again), and compile, validation and encoding reuse what the
+// previous build made of the rules that did not change (CompileCache, ValidationMemo, EncodeCache).
+// Every build gives the same snapshot, byte for byte, as a cold build of the same rules.
 import type { Logger } from 'pino';
 import { loadRuleDir } from '../rules/load.js';
-import type { LoadOptions } from '../rules/types.js';
+import { RuleDirCache, type ChangeHint, type IncrementalLoad } from '../rules/load-cache.js';
+import type { LoadOptions, LoadResult } from '../rules/types.js';
 import type { RuleFile } from '../rules/model.js';
 import { compile } from '../compile/compile.js';
-import type { CompileOptions, ResolverTable } from '../compile/types.js';
+import { CompileCache } from '../compile/cache.js';
+import { compareStrings } from '../compile/order.js';
+import type { CompileOptions, ResolverModel, ResolverObjective, ResolverTable } from '../compile/types.js';
 import { createSnapshot, type Snapshot } from '../snapshot/snapshot.js';
+import { EncodeCache } from '../snapshot/encode-cache.js';
 import { TypeUrl } from '../proto/type-urls.js';
 import { resolverTableToMessage } from '../resolver/table-message.js';
+import { ValidationMemo, withValidationMemo } from '../validate/memo.js';
 import { validationIssues } from './validation.js';
 import { issuesFromError, issuesFromRuleErrors, formatIssue, type PipelineIssue } from './issues.js';
 
@@ -25,7 +35,15 @@ export interface PipelineOptions {
   logger: Logger;
   loadOptions?: LoadOptions;
   compileOptions?: CompileOptions;
+  /**
+   * Reuse parses, compiled pieces, validation results and encodings between reloads (default
+   * true). false: every reload reads, parses, compiles and encodes everything (loadRuleDir).
+   */
+  incremental?: boolean;
 }
+
+/** What a change set says changed (the watcher's ChangeSet fits): paths relative to the rules directory. */
+export type ReloadHint = ChangeHint;
 
 export type ReloadOutcome =
   | { readonly status: 'published'; readonly snapshot: Snapshot; readonly buildMs: number }
@@ -53,46 +71,102 @@ export class RulesPipeline {
   private readonly counts = { published: 0, unchanged: 0, held: 0, rejected: 0 };
   private running: Promise<ReloadOutcome> | undefined;
   private queued: Promise<ReloadOutcome> | undefined;
+  /** Paths hinted by the calls waiting in `queued`; 'full' when one of them gave no hint. */
+  private queuedHint: Set<string> | 'full' | undefined;
+  private readonly caches:
+    | { readonly rules: RuleDirCache; readonly compile: CompileCache; readonly validation: ValidationMemo; readonly encode: EncodeCache; readonly table: ResolverTableMessages }
+    | undefined;
 
-  constructor(private readonly options: PipelineOptions) {}
+  constructor(private readonly options: PipelineOptions) {
+    this.caches =
+      options.incremental === false
+        ? undefined
+        : {
+            rules: new RuleDirCache(options.rulesDir, options.loadOptions),
+            compile: new CompileCache(),
+            validation: new ValidationMemo(),
+            encode: new EncodeCache(),
+            table: new ResolverTableMessages(),
+          };
+  }
 
   /**
-   * Reloads the whole directory. Calls made while a reload runs coalesce into one more reload
-   * after it, so a burst of triggers never builds stale versions in parallel.
+   * Reloads the rules. Calls made while a reload runs coalesce into one more reload after it, so
+   * a burst of triggers never builds stale versions in parallel.
+   *
+   * `hint` (the watcher's change set) names the files that changed: only those are read again.
+   * A hint is trusted for speed, not for correctness: after a hinted reload has been offered, the
+   * whole directory is scanned (stat of every file; files whose stamp changed are read again),
+   * and if the scan finds a change the hint missed (a stale or partial change set, an edit inside
+   * a symlinked directory the watcher does not follow), the rules are built and offered again at
+   * once and the promise resolves with that outcome. So a missed change is never served for
+   * longer than one scan, and what stays published always matches the directory as a full
+   * reload would read it. Without a hint, the reload is a full scan.
    */
-  reload(reason: string): Promise<ReloadOutcome> {
+  reload(reason: string, hint?: ReloadHint): Promise<ReloadOutcome> {
     if (!this.running) {
-      this.running = this.run(reason).finally(() => {
+      this.running = this.run(reason, hint).finally(() => {
         this.running = undefined;
       });
       return this.running;
     }
+    this.queuedHint = mergeHint(this.queuedHint, hint);
     this.queued ??= this.running.then(() => {
+      const queuedHint = this.queuedHint;
       this.queued = undefined;
-      return this.reload(reason);
+      this.queuedHint = undefined;
+      return this.reload(reason, queuedHint === 'full' || queuedHint === undefined ? undefined : { changed: [...queuedHint] });
     });
     return this.queued;
   }
 
-  private async run(reason: string): Promise<ReloadOutcome> {
+  private async run(reason: string, hint: ReloadHint | undefined): Promise<ReloadOutcome> {
     const log = this.options.logger;
     const started = performance.now();
     log.info({ event: 'rules_reload_start', reason, dir: this.options.rulesDir }, 'reading rules');
-    const loaded = await loadRuleDir(this.options.rulesDir, this.options.loadOptions);
+    const loaded = await this.load(hint);
+    const outcome = await this.build(loaded.result, started);
+    if (loaded.mode !== 'hinted' || !this.caches) return outcome;
+    // Verify the hint (see reload()): a full scan, reading only files whose stamp changed.
+    const verifyStarted = performance.now();
+    const verified = await this.caches.rules.load();
+    if (!verified.changed) {
+      log.debug({ event: 'rules_hint_verified', ms: round(performance.now() - verifyStarted), read: verified.read }, 'change hint verified by a full scan');
+      return outcome;
+    }
+    // A later edit that landed meanwhile (its change set is on its way), or one the watcher did not report.
+    log.info({ event: 'rules_hint_missed', reason, read: verified.read, parsed: verified.parsed }, 'the directory changed beyond the change hint; building again from a full scan');
+    return this.build(verified.result, verifyStarted);
+  }
+
+  private async load(hint: ReloadHint | undefined): Promise<IncrementalLoad> {
+    if (!this.caches) return { result: await loadRuleDir(this.options.rulesDir, this.options.loadOptions), mode: 'scan', read: 0, parsed: 0, changed: true };
+    const loaded = await this.caches.rules.load(hint);
+    this.options.logger.debug(
+      { event: 'rules_loaded', mode: loaded.mode, fallback: loaded.fallback, read: loaded.read, parsed: loaded.parsed, changed: loaded.changed },
+      'rules loaded',
+    );
+    return loaded;
+  }
+
+  private async build(loaded: LoadResult, started: number): Promise<ReloadOutcome> {
+    const log = this.options.logger;
+    const caches = this.caches;
     this.files = loaded.files;
     this.lastReloadAt = new Date();
     if (!loaded.ok) return this.reject(issuesFromRuleErrors(loaded.errors), loaded.files, started);
     let snapshot: Snapshot;
     let table: ResolverTable;
     try {
-      const compiled = compile(loaded.ruleSet, this.options.compileOptions);
+      const compiled = compile(loaded.ruleSet, this.options.compileOptions, caches?.compile);
       table = compiled.resolverTable;
       // Nothing a proxy would reject is ever published (Envoy PGV rules, proxyless limits).
-      const invalid = validationIssues(compiled);
+      const invalid = caches ? withValidationMemo(caches.validation, () => validationIssues(compiled)) : validationIssues(compiled);
       if (invalid.length > 0) return this.reject(invalid, loaded.files, started);
       try {
         // The resolver table travels as its own resource type over the same ADS stream.
-        snapshot = createSnapshot({ ...compiled.resources, [TypeUrl.ResolverTable]: [resolverTableToMessage(table)] });
+        const tableMessage = caches ? caches.table.message(table) : resolverTableToMessage(table);
+        snapshot = createSnapshot({ ...compiled.resources, [TypeUrl.ResolverTable]: [tableMessage] }, caches ? { cache: caches.encode } : {});
       } catch (err) {
         return this.reject(issuesFromError('snapshot', err), loaded.files, started);
       }
@@ -137,4 +211,62 @@ export class RulesPipeline {
 
 function round(ms: number): number {
   return Math.round(ms * 10) / 10;
+}
+
+function mergeHint(into: Set<string> | 'full' | undefined, hint: ReloadHint | undefined): Set<string> | 'full' {
+  if (into === 'full' || hint === undefined) return 'full';
+  const out = into ?? new Set<string>();
+  for (const p of [...(hint.added ?? []), ...(hint.changed ?? []), ...(hint.removed ?? [])]) out.add(p);
+  return out;
+}
+
+/**
+ * resolverTableToMessage(table), with the message of each objective and model reused while the
+ * compiler returns the same ResolverObjective / ResolverModel object (CompileCache does for rules
+ * that did not change), so the snapshot's encode cache reuses their bytes too. The pieces come from
+ * resolverTableToMessage itself, applied to one-entry tables; the result equals its output
+ * (test/app/reload-incremental.test.ts), and if its top-level shape ever changes this falls back
+ * to calling it on the whole table.
+ */
+class ResolverTableMessages {
+  private readonly objectives = new WeakMap<ResolverObjective, object>();
+  private readonly models = new WeakMap<ResolverModel, object>();
+  /** The lists built from the last records (CompileCache hands back the same record while nothing in it changed). */
+  private readonly lists = new WeakMap<object, object[]>();
+  private readonly shapeKnown = sameKeys(resolverTableToMessage({ objectives: {}, models: {}, clients: {} }), ['name', 'objectives', 'models', 'clients']);
+
+  message(table: ResolverTable): object {
+    if (!this.shapeKnown) return resolverTableToMessage(table);
+    // name and clients (a few, rebuilt every time) from the real thing; objectives and models per entry.
+    const out = resolverTableToMessage({ objectives: {}, models: {}, clients: table.clients }) as Record<string, unknown>;
+    out.objectives = this.list(table.objectives, this.objectives, (k, o) => (resolverTableToMessage({ objectives: { [k]: o }, models: {}, clients: {} }) as { objectives: object[] }).objectives[0]!);
+    out.models = this.list(table.models, this.models, (k, m) => (resolverTableToMessage({ objectives: {}, models: { [k]: m }, clients: {} }) as { models: object[] }).models[0]!);
+    return out;
+  }
+
+  private list<T extends object>(record: Readonly<Record<string, T>>, memo: WeakMap<T, object>, build: (key: string, value: T) => object): object[] {
+    let list = this.lists.get(record);
+    if (!list) {
+      list = sortedKeys(record).map((k) => {
+        const v = record[k]!;
+        let m = memo.get(v);
+        if (!m) {
+          m = build(k, v);
+          memo.set(v, m);
+        }
+        return m;
+      });
+      this.lists.set(record, list);
+    }
+    return list;
+  }
+}
+
+function sortedKeys(o: object): string[] {
+  return Object.keys(o).sort(compareStrings);
+}
+
+function sameKeys(o: object, keys: readonly string[]): boolean {
+  const own = Object.keys(o);
+  return own.length === keys.length && keys.every((k, i) => own[i] === k);
 }

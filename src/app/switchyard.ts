@@ -88,7 +88,8 @@ async function startWith(config: ServeConfig, logger: Logger, tls: AdsTls | unde
   if (config.watch) {
     watcher = new RuleDirWatcher(config.rulesDir, { quietMs: config.quietMs, maxDelayMs: config.maxDelayMs, logger });
     watcher.onChangeSet(async (cs) => {
-      const outcome = await pipeline.reload(`change set ${cs.seq}: ${[...cs.added, ...cs.changed, ...cs.removed].slice(0, 5).join(', ')}`);
+      // The change set is a hint: only those files are re-read (the pipeline re-checks the rest).
+      const outcome = await pipeline.reload(`change set ${cs.seq}: ${[...cs.added, ...cs.changed, ...cs.removed].slice(0, 5).join(', ')}`, cs);
       emit(outcome);
     });
     watcher.onError((err) => logger.error({ event: 'rules_watch_error', err }, 'rules watcher error'));

@@ -19,15 +19,31 @@ import { buildResolverTable } from './resolver-table.js';
 import { buildRoutes } from './routes.js';
 import type { CompileOptions, CompileResult } from './types.js';
 import { buildOrigins } from './origins.js';
+import { applyReadiness } from './readiness.js';
+import type { CompileCache } from './cache.js';
 
 /**
  * Compiles a validated rule set. Throws an AggregateSwitchyardError listing every COMP_* problem
  * (dangling references, conflicting rules, impossible percents, routing-key collisions).
  */
-export function compile(ruleSet: RuleSet, options: CompileOptions = {}): CompileResult {
+export function compile(ruleSet: RuleSet, options: CompileOptions = {}, cache?: CompileCache): CompileResult {
   const diagnostics = new Diagnostics();
-  const plan = buildPlan(ruleSet, options, diagnostics);
+  const plan = buildPlan(options.readiness ? applyReadiness(ruleSet, options.readiness) : ruleSet, options, diagnostics);
   diagnostics.throwIfAny();
+  if (cache) {
+    // Same output, reusing the pieces whose rules did not change (see cache.ts).
+    const { routes, table } = cache.routesAndTable(plan);
+    return {
+      resources: {
+        [TypeUrl.Cluster]: plan.shards.map((s) => cache.cluster(s)),
+        [TypeUrl.ClusterLoadAssignment]: plan.shards.map((s) => cache.loadAssignment(s)),
+        [TypeUrl.Listener]: [cache.apiListener(plan.listenerName)],
+        [TypeUrl.RouteConfiguration]: [routes],
+      },
+      resolverTable: table,
+      origins: buildOrigins(plan),
+    };
+  }
   return {
     resources: {
       [TypeUrl.Cluster]: buildClusters(plan.shards),

@@ -4,6 +4,7 @@ export { routingKey, reachableModels } from './routing-keys.js';
 export { routingKeyRouteName, fallbackRouteName } from './routes.js';
 export { cellBuckets, shiftSalt } from './resolver-table.js';
 export { migrationWeights } from './targets.js';
+export { applyReadiness, readinessHolds, type ReadinessHold } from './readiness.js';
 export {
   ROUTING_KEY_HEADER,
   OBJECTIVE_HEADER,

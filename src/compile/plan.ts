@@ -196,6 +196,7 @@ function single<T extends { kind: string; name: string; loc: SourceLocation }>(
 function shiftPlan(rule: TrafficShiftRule, options: CompileOptions): ShiftPlan | undefined {
   const last = rule.steps.length - 1;
   if (last < 0) return undefined;
+  if (options.abortedShifts?.includes(rule.name)) return { rule, stepIndex: 0, percent: 0 };
   const requested = Math.floor(options.shiftSteps?.[rule.name] ?? 0);
   const stepIndex = Math.min(Math.max(Number.isFinite(requested) ? requested : 0, 0), last);
   return { rule, stepIndex, percent: rule.steps[stepIndex]!.percent };

@@ -52,7 +52,7 @@ function override(o: OverrideRule): ResolverOverride {
   };
 }
 
-function objective(p: ObjectivePlan): ResolverObjective {
+export function objective(p: ObjectivePlan): ResolverObjective {
   const o = p.objective;
   return {
     name: o.name,
@@ -69,7 +69,7 @@ function objective(p: ObjectivePlan): ResolverObjective {
   };
 }
 
-function model(m: ModelRule): ResolverModel {
+export function model(m: ModelRule): ResolverModel {
   return { name: m.name, version: m.version, shard: m.shard, params: canonicalize(m.params) as Record<string, unknown> };
 }
 

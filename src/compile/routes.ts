@@ -1,6 +1,6 @@
 // The RouteConfiguration: one route per routing key (x-routing-key exact match), then one fallback
 // route per objective (x-objective exact match) for clients that do not resolve.
-import { buildRouteConfiguration, type MirrorInput, type RouteInput } from '../proto/builders.js';
+import { buildRouteConfiguration, type MirrorInput, type RouteConfigurationInput, type RouteInput } from '../proto/builders.js';
 import type { ShadowRule } from '../rules/model.js';
 import { MODEL_RESPONSE_HEADER, OBJECTIVE_HEADER, RETRY_ON, ROUTING_KEY_HEADER } from './constants.js';
 import { compareStrings } from './order.js';
@@ -16,7 +16,7 @@ export function fallbackRouteName(objective: string): string {
 }
 
 /** Resolves model names to route targets and mirror clusters, once per model per compile. */
-class TargetIndex {
+export class TargetIndex {
   private readonly targets = new Map<string, RouteTarget>();
   constructor(private readonly plan: CompilePlan) {}
 
@@ -63,26 +63,33 @@ function objectiveRouting(p: ObjectivePlan): ObjectiveRouting {
   };
 }
 
+/** One objective's routes: a routing-key route per reached model (by model), and its fallback route. */
+export function objectiveRoutes(p: ObjectivePlan, targets: TargetIndex): { keyed: { key: string; route: RouteInput }[]; fallback: RouteInput } {
+  const o = objectiveRouting(p);
+  const keyed = p.reached.map((r) => ({ key: r.routingKey, route: route(routingKeyRouteName(r.routingKey), ROUTING_KEY_HEADER, r.routingKey, r.model, o, targets) }));
+  return { keyed, fallback: route(fallbackRouteName(p.objective.name), OBJECTIVE_HEADER, p.objective.name, p.objective.defaultModel, o, targets) };
+}
+
 /** The route inputs, in match order: routing-key routes by key, then fallbacks by objective. */
 export function routeInputs(plan: CompilePlan): RouteInput[] {
   const targets = new TargetIndex(plan);
   const keyed: { key: string; route: RouteInput }[] = [];
   const fallbacks: RouteInput[] = [];
   for (const p of plan.objectives) {
-    const o = objectiveRouting(p);
-    for (const r of p.reached) {
-      keyed.push({ key: r.routingKey, route: route(routingKeyRouteName(r.routingKey), ROUTING_KEY_HEADER, r.routingKey, r.model, o, targets) });
-    }
+    const r = objectiveRoutes(p, targets);
+    keyed.push(...r.keyed);
     // plan.objectives is sorted by name, so fallbacks are too.
-    fallbacks.push(route(fallbackRouteName(p.objective.name), OBJECTIVE_HEADER, p.objective.name, p.objective.defaultModel, o, targets));
+    fallbacks.push(r.fallback);
   }
   keyed.sort((a, b) => compareStrings(a.key, b.key));
   return [...keyed.map((k) => k.route), ...fallbacks];
 }
 
+/** The RouteConfiguration around `routes` (given in match order). */
+export function routeConfigurationInput(plan: CompilePlan, routes: RouteInput[]): RouteConfigurationInput {
+  return { name: plan.listenerName, virtualHosts: [{ name: plan.listenerName, domains: ['*'], routes }] };
+}
+
 export function buildRoutes(plan: CompilePlan): object {
-  return buildRouteConfiguration({
-    name: plan.listenerName,
-    virtualHosts: [{ name: plan.listenerName, domains: ['*'], routes: routeInputs(plan) }],
-  });
+  return buildRouteConfiguration(routeConfigurationInput(plan, routeInputs(plan)));
 }

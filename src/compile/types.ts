@@ -8,6 +8,30 @@ export interface CompileOptions {
   readonly shiftSteps?: Readonly<Record<string, number>>;
   /** Listener / RouteConfiguration name for proxyless clients (xds:///NAME). Default "model-serving". */
   readonly listenerName?: string;
+  /**
+   * TrafficShifts an operator aborted (rollout layer): every user of the objective is back on its
+   * default model (`from`) at once: the shift compiles at 0 % (step index 0); its routes stay, so a
+   * client still holding an older resolver table keeps working.
+   */
+  readonly abortedShifts?: readonly string[];
+  /** Models that are not ready to take traffic (model-readiness gate); see {@link ReadinessOptions}. */
+  readonly readiness?: ReadinessOptions;
+}
+
+/**
+ * Nothing routes to an unready model: no routing-key route, no routing key in the resolver table.
+ * An objective whose defaultModel is unready keeps the model it had (`previousDefaults`, when that
+ * one is defined and ready; otherwise the unready default stays: there is nothing else to serve);
+ * experiment cells on an unready model send their users to the objective's (kept) default model;
+ * a TrafficShift to an unready model is left out (users stay on `from`); overrides and shadows
+ * naming an unready model are left out. Without this option (or with an empty `unready` list) the
+ * output is unchanged.
+ */
+export interface ReadinessOptions {
+  /** Model names not ready (order and unknown names do not matter). */
+  readonly unready: readonly string[];
+  /** Objective name -> the default model it served before (e.g. from the previous resolver table). */
+  readonly previousDefaults?: Readonly<Record<string, string>>;
 }
 
 export interface ResolverModel {

@@ -3,7 +3,7 @@
 import { isIP } from 'node:net';
 import { ruleError, type RuleError, type RuleErrorCode } from './errors.js';
 import { fieldLoc } from './locate.js';
-import type { ExperimentRule, Rule, ShardRule, TrafficShiftRule } from './model.js';
+import type { ExperimentRule, RolloutPolicyRule, Rule, ShardRule, TrafficShiftRule } from './model.js';
 import { cellsField } from './normalize.js';
 
 /** Names end up in routing keys ("<objective>/<model>"), cluster names and headers. */
@@ -65,6 +65,9 @@ export function checkRule(rule: Rule): RuleError[] {
     case 'Client':
       if (rule.rateLimitRps !== undefined && !(rule.rateLimitRps > 0)) err('RULE_OUT_OF_RANGE', 'rateLimitRps', `${s} rateLimitRps is ${rule.rateLimitRps}`, 'rateLimitRps is a number of requests per second greater than 0');
       if (rule.maxConcurrentRequests !== undefined && rule.maxConcurrentRequests < 1) err('RULE_OUT_OF_RANGE', 'maxConcurrentRequests', `${s} maxConcurrentRequests is ${rule.maxConcurrentRequests}`, 'maxConcurrentRequests is at least 1');
+      break;
+    case 'RolloutPolicy':
+      checkRolloutPolicy(rule, s, err);
       break;
   }
   return out;
@@ -147,6 +150,33 @@ function checkSteps(rule: TrafficShiftRule, s: string, err: Report): void {
       err('RULE_SHIFT_STEPS', `steps.${i}.percent`, `${s} step ${i} goes down from ${showNumber(prev.percent)} to ${showNumber(step.percent)} percent`);
     }
   });
+}
+
+function checkBake(v: number, path: string, s: string, err: Report): void {
+  inRange(v, LIMITS.holdSeconds, () => err('RULE_OUT_OF_RANGE', path, `${s} ${path} is ${v}`, `bake is a number of seconds from 0 to ${LIMITS.holdSeconds[1]} (30 days)`));
+}
+
+function checkRolloutPolicy(rule: RolloutPolicyRule, s: string, err: Report): void {
+  checkBake(rule.canary.bakeSeconds, 'canary.bake', s, err);
+  rule.canary.clusters.forEach((c, i) => {
+    if (c.trim() === '') err('RULE_BAD_VALUE', `canary.clusters.${i}`, `${s} canary cluster pattern ${i} is empty`, 'write a node cluster name; * matches any run of characters');
+  });
+  if (rule.waves.length === 0) {
+    err('RULE_BAD_VALUE', 'waves', `${s} has no waves`, 'remove waves to use 10, 50, 100 percent, or list waves ending at percent 100');
+    return;
+  }
+  rule.waves.forEach((w, i) => {
+    if (!(w.percent > 0 && w.percent <= 100)) err('RULE_BAD_PERCENT', `waves.${i}.percent`, `${s} wave ${i} percent is ${w.percent}, outside 0 (excluded)..100`);
+    checkBake(w.bakeSeconds, `waves.${i}.bake`, s, err);
+    const prev = rule.waves[i - 1];
+    if (prev && !(w.percent > prev.percent)) {
+      err('RULE_BAD_VALUE', `waves.${i}.percent`, `${s} wave ${i} percent ${showNumber(w.percent)} does not grow from ${showNumber(prev.percent)}`, 'wave percents are cumulative shares of the fleet: each is larger than the one before');
+    }
+  });
+  const last = rule.waves[rule.waves.length - 1]!;
+  if (last.percent !== 100) {
+    err('RULE_BAD_VALUE', `waves.${rule.waves.length - 1}.percent`, `${s} last wave reaches ${showNumber(last.percent)} percent, not 100`, 'end with a wave of percent 100, or the rest of the fleet never gets the new version');
+  }
 }
 
 /** Numbers without float noise: 33.333333333333336 -> 33.333333333. */

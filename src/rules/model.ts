@@ -22,6 +22,7 @@ export const RULE_KINDS = [
   'Shadow',
   'Override',
   'Client',
+  'RolloutPolicy',
 ] as const;
 
 export type RuleKind = (typeof RULE_KINDS)[number];
@@ -158,6 +159,30 @@ export interface ClientRule extends RuleBase<'Client'> {
   readonly testTraffic: boolean;
 }
 
+/** Who is in the canary wave: nodes whose metadata has every listed pair, or whose cluster matches a pattern. */
+export interface RolloutCanary {
+  /** Node metadata key -> value, compared as strings (`canary: true` matches true and "true"); all must match. Empty: no node matches by metadata. */
+  readonly metadata: Readonly<Record<string, string>>;
+  /** Node cluster patterns (`*` matches any run of characters); any may match. */
+  readonly clusters: readonly string[];
+  /** Seconds to wait after every canary proxy ACKed before the first wave opens. */
+  readonly bakeSeconds: number;
+}
+
+export interface RolloutWave {
+  /** Cumulative share of the non-canary fleet (by a stable hash of the node id), 0 < percent <= 100, increasing; the last is 100. */
+  readonly percent: number;
+  /** Seconds to wait after every proxy of the wave ACKed before the next wave opens. */
+  readonly bakeSeconds: number;
+}
+
+/** How a new snapshot reaches the fleet: a canary wave, then waves of the rest (see docs/rollout.md). At most one per rule set. */
+export interface RolloutPolicyRule extends RuleBase<'RolloutPolicy'> {
+  readonly canary: RolloutCanary;
+  /** In order; non-empty. */
+  readonly waves: readonly RolloutWave[];
+}
+
 export type Rule =
   | ObjectiveRule
   | ModelRule
@@ -167,7 +192,8 @@ export type Rule =
   | MigrationRule
   | ShadowRule
   | OverrideRule
-  | ClientRule;
+  | ClientRule
+  | RolloutPolicyRule;
 
 export interface RuleFile {
   /** Relative path, forward slashes. */
@@ -187,6 +213,8 @@ export interface RuleSet {
   readonly shadows: ReadonlyMap<string, ShadowRule>;
   readonly overrides: ReadonlyMap<string, OverrideRule>;
   readonly clients: ReadonlyMap<string, ClientRule>;
+  /** Rollout policies (at most one). Optional so rule sets built by hand (tests, tools) stay valid; the loader always sets it. */
+  readonly rolloutPolicies?: ReadonlyMap<string, RolloutPolicyRule>;
   /** The files the set was loaded from, sorted by path. */
   readonly files: readonly RuleFile[];
 }

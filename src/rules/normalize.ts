@@ -9,6 +9,12 @@ import { fieldLocsOf, locate, type SourceDocument } from './source.js';
 
 export const OBJECTIVE_DEFAULTS = { timeoutMs: 1000, retries: 1 } as const;
 
+/** A RolloutPolicy without `canary` selects nodes whose metadata says `canary: true`; without `waves`, 10 %, 50 %, 100 %. */
+export const ROLLOUT_POLICY_DEFAULTS = {
+  canaryMetadata: { canary: 'true' },
+  waves: [10, 50, 100],
+} as const;
+
 export interface Normalized {
   /** Absent when the document cannot become a rule (errors say why). */
   readonly rule?: Rule;
@@ -75,6 +81,18 @@ export function normalize<K extends RuleKind>(kind: K, raw: RawRule<K>, doc: Sou
     case 'Client': {
       const r = raw as RawRule<'Client'>;
       return ok({ kind, name: r.name, ...base, ...present({ rateLimitRps: r.rateLimitRps, maxConcurrentRequests: r.maxConcurrentRequests }), testTraffic: r.testTraffic ?? false });
+    }
+    case 'RolloutPolicy': {
+      const r = raw as RawRule<'RolloutPolicy'>;
+      const canary = r.canary
+        ? {
+            metadata: Object.fromEntries(Object.entries(r.canary.metadata ?? {}).map(([k, v]) => [k, String(v)])),
+            clusters: [...(r.canary.clusters ?? [])],
+            bakeSeconds: r.canary.bake ?? 0,
+          }
+        : { metadata: { ...ROLLOUT_POLICY_DEFAULTS.canaryMetadata }, clusters: [], bakeSeconds: 0 };
+      const waves = r.waves ? r.waves.map((w) => ({ percent: w.percent, bakeSeconds: w.bake ?? 0 })) : ROLLOUT_POLICY_DEFAULTS.waves.map((percent) => ({ percent, bakeSeconds: 0 }));
+      return ok({ kind, name: r.name, ...base, canary, waves });
     }
   }
   throw new Error(`unhandled kind ${String(kind)}`);

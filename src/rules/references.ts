@@ -128,6 +128,16 @@ export function checkReferences(rules: readonly Rule[], known: ReadonlyMap<RuleK
         ref(rule, 'model', 'Model', rule.model, 'field "model"');
         if (rule.match.client !== undefined) ref(rule, 'match.client', 'Client', rule.match.client, 'field "match.client"');
         break;
+      case 'RolloutPolicy': {
+        // One policy governs the whole fleet: a second one is reported, the first keeps it.
+        const first = claims.get('RolloutPolicy\u0000fleet');
+        if (!first) claims.set('RolloutPolicy\u0000fleet', rule);
+        else
+          out.push(
+            ruleError('RULE_BAD_VALUE', fieldLoc(rule, 'name'), `${subjectOf(rule)} is a second rollout policy: ${subjectOf(first)} (${showLoc(first.loc)}) already governs the fleet`, 'keep one RolloutPolicy per rule set'),
+          );
+        break;
+      }
       case 'Shard':
       case 'Client':
         break;

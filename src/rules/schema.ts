@@ -130,6 +130,22 @@ export const clientSchema = z.strictObject({
   description,
 });
 
+const metadataValue = z.union([text, z.boolean(), z.number()]);
+
+export const rolloutPolicySchema = z.strictObject({
+  kind: z.literal('RolloutPolicy'),
+  name: text,
+  canary: z
+    .strictObject({
+      metadata: z.record(z.string(), metadataValue).optional(),
+      clusters: z.array(text).optional(),
+      bake: z.number().optional(),
+    })
+    .optional(),
+  waves: z.array(z.strictObject({ percent: z.number(), bake: z.number().optional() })).optional(),
+  description,
+});
+
 export const KIND_SCHEMAS = {
   Objective: objectiveSchema,
   Model: modelSchema,
@@ -140,6 +156,7 @@ export const KIND_SCHEMAS = {
   Shadow: shadowSchema,
   Override: overrideSchema,
   Client: clientSchema,
+  RolloutPolicy: rolloutPolicySchema,
 } as const satisfies Record<RuleKind, z.ZodType>;
 
 export type RawRule<K extends RuleKind> = z.infer<(typeof KIND_SCHEMAS)[K]>;

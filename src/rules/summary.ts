@@ -1,7 +1,7 @@
 // Counts of a RuleSet, for `switchyard check`, logs and the admin API.
 import { RULE_KINDS, type RuleKind, type RuleSet } from './model.js';
 
-const FIELD: Record<RuleKind, keyof Omit<RuleSet, 'files'>> = {
+const FIELD: Record<RuleKind, Exclude<keyof RuleSet, 'files'>> = {
   Objective: 'objectives',
   Model: 'models',
   Shard: 'shards',
@@ -11,10 +11,11 @@ const FIELD: Record<RuleKind, keyof Omit<RuleSet, 'files'>> = {
   Shadow: 'shadows',
   Override: 'overrides',
   Client: 'clients',
+  RolloutPolicy: 'rolloutPolicies',
 };
 
 export function countRules(rs: RuleSet): Record<RuleKind, number> {
-  return Object.fromEntries(RULE_KINDS.map((k) => [k, rs[FIELD[k]].size])) as Record<RuleKind, number>;
+  return Object.fromEntries(RULE_KINDS.map((k) => [k, rs[FIELD[k]]?.size ?? 0])) as Record<RuleKind, number>;
 }
 
 /** "3 Objective, 7 Model, ..." (kinds with zero rules left out), in the model's kind order. */

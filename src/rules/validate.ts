@@ -16,17 +16,29 @@ import type { ValidationResult } from './types.js';
  * sorted by file, line, column, code. `files` is copied into the RuleSet as is.
  */
 export function validateDocuments(docs: readonly SourceDocument[], files: readonly RuleFile[] = []): ValidationResult {
+  return combineValidatedDocuments(docs.map(validateDocument), files);
+}
+
+/** One document checked on its own (no cross-document checks): depends only on the document, so it can be cached with it. */
+export type ValidatedDocument = OneResult & { readonly broken?: boolean };
+
+export function validateDocument(doc: SourceDocument): ValidatedDocument {
+  const r = validateOne(doc);
+  return doc.broken ? { ...r, broken: true } : r;
+}
+
+/** validateDocuments from per-document results, in document order: the cross-document checks and the RuleSet. */
+export function combineValidatedDocuments(validated: readonly ValidatedDocument[], files: readonly RuleFile[] = []): ValidationResult {
   const errors: RuleError[] = [];
   const rules: Rule[] = [];
   const defs: NamedDefinition[] = [];
   const known = new Map<RuleKind, Set<string>>(RULE_KINDS.map((k) => [k, new Set<string>()]));
 
-  for (const doc of docs) {
-    const r = validateOne(doc);
+  for (const r of validated) {
     errors.push(...r.errors);
     if (r.named) {
       known.get(r.named.kind)!.add(r.named.name);
-      if (!doc.broken) defs.push(r.named);
+      if (!r.broken) defs.push(r.named);
     }
     if (r.rule) rules.push(r.rule);
   }
@@ -38,7 +50,7 @@ export function validateDocuments(docs: readonly SourceDocument[], files: readon
 }
 
 interface OneResult {
-  readonly errors: RuleError[];
+  readonly errors: readonly RuleError[];
   readonly named?: NamedDefinition;
   readonly rule?: Rule;
 }
@@ -112,6 +124,7 @@ function buildRuleSet(rules: readonly Rule[], files: readonly RuleFile[]): RuleS
     shadows: of('Shadow'),
     overrides: of('Override'),
     clients: of('Client'),
+    rolloutPolicies: of('RolloutPolicy'),
     files: [...files].sort((a, b) => compareStrings(a.path, b.path)),
   };
 }

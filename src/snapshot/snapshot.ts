@@ -4,12 +4,12 @@ import { encodeMessage, MessageShapeError } from '../proto/messages.js';
 import { typeNameOf, pushRank } from '../proto/type-urls.js';
 import { SwitchyardError, AggregateSwitchyardError } from '../errors/catalog.js';
 import { digestBytes, digestStrings } from './digest.js';
-import { encodeAny, encodeDeltaResource, lenField } from './wire.js';
 import { referencesOf, resourceNameOf } from './references.js';
 import type { EncodedResource, TypeSet, SnapshotView } from './types.js';
 
 export type { EncodedResource, TypeSet } from './types.js';
 import { checkConsistency } from './consistency.js';
+import type { EncodeCache } from './encode-cache.js';
 
 
 export class Snapshot implements SnapshotView {
@@ -56,27 +56,21 @@ export function typeVersion(resources: Iterable<{ name: string; version: string 
   return digestStrings(parts);
 }
 
-export function encodeResource(typeUrl: string, message: object): EncodedResource {
+/**
+ * Encodes one resource. `encode` must give encodeMessage's bytes and errors (the snapshot encode
+ * cache passes a faster equivalent).
+ */
+export function encodeResource(typeUrl: string, message: object, encode: (typeName: string, message: object) => Uint8Array = encodeMessage): EncodedResource {
   const name = resourceNameOf(typeUrl, message);
   if (!name) throw new SwitchyardError('SNAP_MISSING_NAME', `${typeNameOf(typeUrl)} resource without a name`);
   let bytes: Uint8Array;
   try {
-    bytes = encodeMessage(typeNameOf(typeUrl), message);
+    bytes = encode(typeNameOf(typeUrl), message);
   } catch (err) {
     const detail = err instanceof MessageShapeError ? err.message : String(err);
     throw new SwitchyardError('SNAP_BAD_RESOURCE', `${typeNameOf(typeUrl)} "${name}": ${detail}`);
   }
-  const version = digestBytes(bytes);
-  const any = encodeAny(typeUrl, bytes);
-  return Object.freeze({
-    typeUrl,
-    name,
-    version,
-    bytes,
-    sotwField: lenField(2, any),
-    deltaField: lenField(2, encodeDeltaResource(name, version, any)),
-    refs: referencesOf(typeUrl, message),
-  });
+  return encodedResourceFromBytes(typeUrl, name, bytes, referencesOf(typeUrl, message));
 }
 
 /**
@@ -85,17 +79,66 @@ export function encodeResource(typeUrl: string, message: object): EncodedResourc
  * supplies the name and references it read from the decoded message.
  */
 export function encodedResourceFromBytes(typeUrl: string, name: string, bytes: Uint8Array, refs: EncodedResource['refs']): EncodedResource {
-  const any = encodeAny(typeUrl, bytes);
   const version = digestBytes(bytes);
-  return Object.freeze({
-    typeUrl,
-    name,
-    version,
-    bytes,
-    sotwField: lenField(2, any),
-    deltaField: lenField(2, encodeDeltaResource(name, version, any)),
-    refs,
-  });
+  return Object.freeze({ typeUrl, name, version, bytes, ...responseFields(typeUrl, name, version, bytes), refs });
+}
+
+/**
+ * The response fragments of a resource: lenField(2, encodeAny(typeUrl, bytes)) and
+ * lenField(2, encodeDeltaResource(name, version, any)) (wire.ts), written straight into one buffer
+ * each: the same bytes, with one copy of a large resource per fragment instead of several.
+ */
+export function responseFields(typeUrl: string, name: string, version: string, bytes: Uint8Array): { sotwField: Buffer; deltaField: Buffer } {
+  const url = Buffer.from(typeUrl, 'utf8');
+  const anyLength = 1 + varintSize(url.length) + url.length + 1 + varintSize(bytes.length) + bytes.length;
+  const writeAny = (out: Buffer, at: number): number => {
+    let i = writeVarint(out, at, 0x0a); // Any.type_url = 1
+    i = writeVarint(out, i, url.length);
+    out.set(url, i);
+    i += url.length;
+    i = writeVarint(out, i, 0x12); // Any.value = 2
+    i = writeVarint(out, i, bytes.length);
+    out.set(bytes, i);
+    return i + bytes.length;
+  };
+  const sotwField = Buffer.allocUnsafe(1 + varintSize(anyLength) + anyLength);
+  writeAny(sotwField, writeVarint(sotwField, writeVarint(sotwField, 0, 0x12), anyLength));
+
+  const ver = Buffer.from(version, 'utf8');
+  const nm = Buffer.from(name, 'utf8');
+  // Resource { version = 1; resource = 2 (Any); name = 3; }
+  const resourceLength = 1 + varintSize(ver.length) + ver.length + 1 + varintSize(anyLength) + anyLength + 1 + varintSize(nm.length) + nm.length;
+  const deltaField = Buffer.allocUnsafe(1 + varintSize(resourceLength) + resourceLength);
+  let i = writeVarint(deltaField, 0, 0x12);
+  i = writeVarint(deltaField, i, resourceLength);
+  i = writeVarint(deltaField, i, 0x0a);
+  i = writeVarint(deltaField, i, ver.length);
+  deltaField.set(ver, i);
+  i += ver.length;
+  i = writeVarint(deltaField, i, 0x12);
+  i = writeVarint(deltaField, i, anyLength);
+  i = writeAny(deltaField, i);
+  i = writeVarint(deltaField, i, 0x1a);
+  i = writeVarint(deltaField, i, nm.length);
+  deltaField.set(nm, i);
+  return { sotwField, deltaField };
+}
+
+/** Bytes of a varint (a tag or a length) as protobufjs' Writer.uint32 writes it. */
+export function varintSize(n: number): number {
+  return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
+}
+
+/** Writes a varint at `at`; returns the offset after it. */
+export function writeVarint(out: Uint8Array, at: number, n: number): number {
+  let v = n >>> 0;
+  let i = at;
+  while (v > 127) {
+    out[i++] = (v & 127) | 128;
+    v >>>= 7;
+  }
+  out[i++] = v;
+  return i;
 }
 
 export function typeSet(typeUrl: string, resources: EncodedResource[]): TypeSet {
@@ -109,15 +152,16 @@ export function typeSet(typeUrl: string, resources: EncodedResource[]): TypeSet 
  * Builds a snapshot: encodes every resource once, derives versions from content and refuses an
  * inconsistent set (dangling references) with every problem listed.
  */
-export function createSnapshot(input: SnapshotInput, options: { checkConsistency?: boolean } = {}): Snapshot {
+export function createSnapshot(input: SnapshotInput, options: { checkConsistency?: boolean; cache?: EncodeCache } = {}): Snapshot {
   const errors: SwitchyardError[] = [];
   const types = new Map<string, TypeSet>();
+  const cache = options.cache;
   for (const [typeUrl, messages] of Object.entries(input)) {
     const encoded: EncodedResource[] = [];
     const seen = new Set<string>();
     for (const m of messages) {
       try {
-        const r = encodeResource(typeUrl, m);
+        const r = cache ? cache.encode(typeUrl, m) : encodeResource(typeUrl, m);
         if (seen.has(r.name)) {
           errors.push(new SwitchyardError('SNAP_DUPLICATE_RESOURCE', `${typeNameOf(typeUrl)} "${r.name}" appears twice`));
           continue;

@@ -13,3 +13,4 @@ export {
 } from './snapshot.js';
 export { regexStats, regexEngine } from './regex.js';
 export type { Violation } from './values.js';
+export { ValidationMemo, withValidationMemo } from './memo.js';

@@ -25,6 +25,7 @@ import {
   uuidProblem,
 } from './formats.js';
 import { ENVOY_CHECKS } from './envoy-checks.js';
+import { activeMemo } from './memo.js';
 import { pgvPattern } from './regex.js';
 import {
   anyTypeUrl,
@@ -911,10 +912,22 @@ function runMessage(tc: TypeChecks, obj: unknown, w: Walk): void {
     w.fail(undefined, 'message.depth', `is nested more than ${MAX_DEPTH} messages deep; not validated further`);
     return;
   }
+  // A message object found clean before, checked as the same type from no deeper, is clean again.
+  const memo = w.memo;
+  const seen = memo?.get(obj);
+  if (seen && seen.as === tc && w.depth <= seen.depth) return;
+  const before = w.out.length;
+  const depth = w.depth;
   w.depth++;
   for (const run of runnersOf(tc)) run(obj, w);
   w.depth--;
+  // Kept for the upper levels only (a resource, its first two levels: e.g. a route): a hit there
+  // skips everything below, and remembering every small message would cost more than it saves.
+  if (memo && depth <= MEMO_MAX_DEPTH && w.out.length === before) memo.set(obj, { as: tc, depth });
 }
+
+/** Deepest message level whose clean result withValidationMemo keeps (0 = the resource). */
+const MEMO_MAX_DEPTH = 2;
 
 // ---------------------------------------------------------------- public API
 
@@ -938,6 +951,7 @@ export function validateMessage(typeName: string, message: object): Violation[] 
 export function validateWithType(type: protobuf.Type, message: object): Violation[] {
   const tc = checksFor(type);
   const w = new Walk();
+  w.memo = activeMemo()?.pgv;
   if (tc.kind === 'message') {
     if (tc.active) runMessage(tc, message, w);
   } else {

@@ -11,6 +11,7 @@ import { envoyRoot } from '../proto/envoy-root.js';
 import { HCM_TYPE, ROUTER_TYPE } from '../proto/builders.js';
 import { TypeUrl, typeNameOf } from '../proto/type-urls.js';
 import { re2Problem } from './regex.js';
+import { activeMemo } from './memo.js';
 import { isObj, quote, toNumber, toSecNanos, typeNameOfUrl, anyTypeUrl, unpackAny, Walk, type Obj, type Violation } from './values.js';
 
 const UINT32_MAX = 0xffffffff;
@@ -148,11 +149,15 @@ function routeConfiguration(w: Walk, rc: Obj): void {
     w.path.pop();
     retryPolicy(w, vh.retry_policy);
     each(w, vh, 'routes', (route) => {
+      // Routes found clean before (withValidationMemo) are clean again.
+      if (w.memo?.get(route)?.as === routeConfiguration) return;
+      const before = w.out.length;
       if (isObj(route.match)) at(w, 'match', () => routeMatch(w, route.match as Obj));
       for (const [key, rule] of Object.entries(UNSUPPORTED_ACTIONS)) {
         if (has(route, key)) w.fail(key, rule, `is not supported by proxyless gRPC: grpc-js-xds NACKs the route configuration (only route and non_forwarding_action actions)`);
       }
       if (isObj(route.route)) at(w, 'route', () => routeAction(w, route.route as Obj));
+      if (w.memo && w.out.length === before) w.memo.set(route, { as: routeConfiguration, depth: 0 });
     });
   });
 }
@@ -326,6 +331,9 @@ export function checkProxylessLimits(typeUrl: string, message: object): Violatio
   const check = CHECKS[typeNameOfUrl(typeUrl)];
   if (!check || !isObj(message)) return [];
   const w = new Walk();
+  w.memo = activeMemo()?.proxyless;
+  if (w.memo?.get(message)?.as === check) return [];
   check(w, message);
+  if (w.memo && w.out.length === 0) w.memo.set(message, { as: check, depth: 0 });
   return w.out;
 }

@@ -5,6 +5,7 @@
 // directly; nothing is re-encoded.
 import protobuf from 'protobufjs';
 import { messageType } from '../proto/messages.js';
+import type { CleanMemo } from './memo.js';
 
 /** One protoc-gen-validate (or proxyless) rule a message breaks. */
 export interface Violation {
@@ -38,6 +39,8 @@ export class Walk {
   readonly path: Segment[] = [];
   readonly out: Violation[] = [];
   depth = 0;
+  /** Objects already found clean by this kind of walk (see memo.ts); undefined outside withValidationMemo. */
+  memo: CleanMemo | undefined = undefined;
 
   /** Records a violation at the current path plus `seg` (the field being checked). */
   fail(seg: Segment | undefined, rule: string, message: string): void {

@@ -1,18 +1,33 @@
 import type { DecodedNode } from './service.js';
 import type { NodeInfo } from './provider.js';
 
-type StructValue = { null_value?: unknown; number_value?: number; string_value?: string; bool_value?: boolean; struct_value?: { fields?: Record<string, StructValue> }; list_value?: { values?: StructValue[] } };
+// protobufjs' bundled google/protobuf/struct.proto names Value's fields in camelCase (it is not
+// parsed with keepCase like the Envoy protos), so a decoded Value is { boolValue, stringValue, … }.
+interface StructValue {
+  kind?: string;
+  nullValue?: unknown;
+  numberValue?: number;
+  stringValue?: string;
+  boolValue?: boolean;
+  structValue?: { fields?: Record<string, StructValue> };
+  listValue?: { values?: StructValue[] };
+}
 
 function fromValue(v: StructValue): unknown {
-  if (v.string_value !== undefined && v.string_value !== '') return v.string_value;
-  if (v.number_value !== undefined && v.number_value !== 0) return v.number_value;
-  if (v.bool_value) return true;
-  if (v.struct_value) return fromStruct(v.struct_value.fields);
-  if (v.list_value) return (v.list_value.values ?? []).map(fromValue);
-  if (v.bool_value === false) return false;
-  if (v.number_value === 0) return 0;
-  if (v.string_value === '') return '';
-  return null;
+  switch (v.kind) {
+    case 'stringValue':
+      return v.stringValue;
+    case 'numberValue':
+      return v.numberValue;
+    case 'boolValue':
+      return v.boolValue;
+    case 'structValue':
+      return fromStruct(v.structValue?.fields);
+    case 'listValue':
+      return (v.listValue?.values ?? []).map(fromValue);
+    default:
+      return null;
+  }
 }
 
 function fromStruct(fields: Record<string, StructValue> | undefined): Record<string, unknown> {
