@@ -71,18 +71,31 @@ function notSubscribed(typeUrl: string): TypeSyncView {
   };
 }
 
-/** Clusters named by the routes this stream subscribes to are subscribed in CDS and EDS too. */
+/**
+ * Clusters named by the routes this stream subscribes to are subscribed in CDS and EDS too; and a
+ * client that names its clusters (proxyless gRPC) has dropped those its routes no longer name: it
+ * unsubscribes only after it ACKed the new routes, so until then it is still converging.
+ */
 function clustersCovered(st: StreamStatus, live: ServedSnapshot): boolean {
   const byType = new Map(st.types.map((t) => [t.typeUrl, t]));
   const rds = byType.get(TypeUrl.RouteConfiguration);
   if (!rds) return true;
   const routeNames = rds.wildcard ? (live.type(TypeUrl.RouteConfiguration)?.names ?? []) : rds.subscribed;
+  const cds = byType.get(TypeUrl.Cluster);
+  // A client that names its clusters is proxyless gRPC: it never asks for mirror-only clusters.
+  const named = cds !== undefined && !cds.wildcard;
+  const routed = new Set<string>();
+  for (const rn of routeNames) {
+    const refs = live.resource(TypeUrl.RouteConfiguration, rn)?.refs;
+    for (const c of refs?.clusters ?? []) if (!(named && refs?.mirrorOnly?.includes(c))) routed.add(c);
+  }
   for (const typeUrl of [TypeUrl.Cluster, TypeUrl.ClusterLoadAssignment]) {
     const t = byType.get(typeUrl);
     if (!t) return false;
     if (t.wildcard) continue;
     const names = new Set(t.subscribed);
-    for (const rn of routeNames) for (const c of live.resource(TypeUrl.RouteConfiguration, rn)?.refs?.clusters ?? []) if (!names.has(c)) return false;
+    for (const c of routed) if (!names.has(c)) return false;
+    if (named) for (const n of names) if (!routed.has(n)) return false;
   }
   return true;
 }

@@ -11,17 +11,10 @@ import { loadRuleDir } from '../rules/load.js';
 import { RuleDirCache, type ChangeHint, type IncrementalLoad } from '../rules/load-cache.js';
 import type { LoadOptions, LoadResult } from '../rules/types.js';
 import type { RuleFile } from '../rules/model.js';
-import { compile } from '../compile/compile.js';
-import { CompileCache } from '../compile/cache.js';
-import { compareStrings } from '../compile/order.js';
-import type { CompileOptions, ResolverModel, ResolverObjective, ResolverTable } from '../compile/types.js';
-import { createSnapshot, type Snapshot } from '../snapshot/snapshot.js';
-import { EncodeCache } from '../snapshot/encode-cache.js';
-import { TypeUrl } from '../proto/type-urls.js';
-import { resolverTableToMessage } from '../resolver/table-message.js';
-import { ValidationMemo, withValidationMemo } from '../validate/memo.js';
-import { validationIssues } from './validation.js';
-import { issuesFromError, issuesFromRuleErrors, formatIssue, type PipelineIssue } from './issues.js';
+import type { CompileOptions, ResolverTable } from '../compile/types.js';
+import { buildCandidate, newBuildCaches, type BuildCaches } from './candidate.js';
+import type { Snapshot } from '../snapshot/snapshot.js';
+import { issuesFromRuleErrors, formatIssue, type PipelineIssue } from './issues.js';
 
 /** Where compiled snapshots go (the ControlPlane): it decides whether they are published. */
 export interface PublishTarget {
@@ -74,7 +67,7 @@ export class RulesPipeline {
   /** Paths hinted by the calls waiting in `queued`; 'full' when one of them gave no hint. */
   private queuedHint: Set<string> | 'full' | undefined;
   private readonly caches:
-    | { readonly rules: RuleDirCache; readonly compile: CompileCache; readonly validation: ValidationMemo; readonly encode: EncodeCache; readonly table: ResolverTableMessages }
+    | (BuildCaches & { readonly rules: RuleDirCache })
     | undefined;
 
   constructor(private readonly options: PipelineOptions) {
@@ -83,10 +76,7 @@ export class RulesPipeline {
         ? undefined
         : {
             rules: new RuleDirCache(options.rulesDir, options.loadOptions),
-            compile: new CompileCache(),
-            validation: new ValidationMemo(),
-            encode: new EncodeCache(),
-            table: new ResolverTableMessages(),
+            ...newBuildCaches(),
           };
   }
 
@@ -151,28 +141,12 @@ export class RulesPipeline {
 
   private async build(loaded: LoadResult, started: number): Promise<ReloadOutcome> {
     const log = this.options.logger;
-    const caches = this.caches;
     this.files = loaded.files;
     this.lastReloadAt = new Date();
     if (!loaded.ok) return this.reject(issuesFromRuleErrors(loaded.errors), loaded.files, started);
-    let snapshot: Snapshot;
-    let table: ResolverTable;
-    try {
-      const compiled = compile(loaded.ruleSet, this.options.compileOptions, caches?.compile);
-      table = compiled.resolverTable;
-      // Nothing a proxy would reject is ever published (Envoy PGV rules, proxyless limits).
-      const invalid = caches ? withValidationMemo(caches.validation, () => validationIssues(compiled)) : validationIssues(compiled);
-      if (invalid.length > 0) return this.reject(invalid, loaded.files, started);
-      try {
-        // The resolver table travels as its own resource type over the same ADS stream.
-        const tableMessage = caches ? caches.table.message(table) : resolverTableToMessage(table);
-        snapshot = createSnapshot({ ...compiled.resources, [TypeUrl.ResolverTable]: [tableMessage] }, caches ? { cache: caches.encode } : {});
-      } catch (err) {
-        return this.reject(issuesFromError('snapshot', err), loaded.files, started);
-      }
-    } catch (err) {
-      return this.reject(issuesFromError('compile', err), loaded.files, started);
-    }
+    const built = buildCandidate(loaded.ruleSet, this.options.compileOptions, this.caches);
+    if (!built.ok) return this.reject(built.issues, loaded.files, started);
+    const { snapshot, table } = built;
     this.issues = [];
     this.resolverTable = table;
     this.lastGood = snapshot;
@@ -218,55 +192,4 @@ function mergeHint(into: Set<string> | 'full' | undefined, hint: ReloadHint | un
   const out = into ?? new Set<string>();
   for (const p of [...(hint.added ?? []), ...(hint.changed ?? []), ...(hint.removed ?? [])]) out.add(p);
   return out;
-}
-
-/**
- * resolverTableToMessage(table), with the message of each objective and model reused while the
- * compiler returns the same ResolverObjective / ResolverModel object (CompileCache does for rules
- * that did not change), so the snapshot's encode cache reuses their bytes too. The pieces come from
- * resolverTableToMessage itself, applied to one-entry tables; the result equals its output
- * (test/app/reload-incremental.test.ts), and if its top-level shape ever changes this falls back
- * to calling it on the whole table.
- */
-class ResolverTableMessages {
-  private readonly objectives = new WeakMap<ResolverObjective, object>();
-  private readonly models = new WeakMap<ResolverModel, object>();
-  /** The lists built from the last records (CompileCache hands back the same record while nothing in it changed). */
-  private readonly lists = new WeakMap<object, object[]>();
-  private readonly shapeKnown = sameKeys(resolverTableToMessage({ objectives: {}, models: {}, clients: {} }), ['name', 'objectives', 'models', 'clients']);
-
-  message(table: ResolverTable): object {
-    if (!this.shapeKnown) return resolverTableToMessage(table);
-    // name and clients (a few, rebuilt every time) from the real thing; objectives and models per entry.
-    const out = resolverTableToMessage({ objectives: {}, models: {}, clients: table.clients }) as Record<string, unknown>;
-    out.objectives = this.list(table.objectives, this.objectives, (k, o) => (resolverTableToMessage({ objectives: { [k]: o }, models: {}, clients: {} }) as { objectives: object[] }).objectives[0]!);
-    out.models = this.list(table.models, this.models, (k, m) => (resolverTableToMessage({ objectives: {}, models: { [k]: m }, clients: {} }) as { models: object[] }).models[0]!);
-    return out;
-  }
-
-  private list<T extends object>(record: Readonly<Record<string, T>>, memo: WeakMap<T, object>, build: (key: string, value: T) => object): object[] {
-    let list = this.lists.get(record);
-    if (!list) {
-      list = sortedKeys(record).map((k) => {
-        const v = record[k]!;
-        let m = memo.get(v);
-        if (!m) {
-          m = build(k, v);
-          memo.set(v, m);
-        }
-        return m;
-      });
-      this.lists.set(record, list);
-    }
-    return list;
-  }
-}
-
-function sortedKeys(o: object): string[] {
-  return Object.keys(o).sort(compareStrings);
-}
-
-function sameKeys(o: object, keys: readonly string[]): boolean {
-  const own = Object.keys(o);
-  return own.length === keys.length && keys.every((k, i) => own[i] === k);
 }

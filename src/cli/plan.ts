@@ -15,15 +15,12 @@ import { diffShares, sharesFromRoutes, sharesFromTable, type ObjectiveShareChang
 import type { ResolverTableView, SnapshotDetailView, TypeDiff } from '../admin/types.js';
 import { shortTypeVersions } from '../admin/views.js';
 import type { ResolverTable } from '../compile/types.js';
-import { compile } from '../compile/compile.js';
-import { validationIssues } from '../app/validation.js';
 import { formatIssue } from '../app/issues.js';
-import { AggregateSwitchyardError, SwitchyardError } from '../errors/catalog.js';
 import { TypeUrl } from '../proto/type-urls.js';
 import { formatRuleError } from '../rules/format.js';
 import { loadRuleDir } from '../rules/load.js';
-import { resolverTableToMessage } from '../resolver/table-message.js';
-import { createSnapshot, type Snapshot } from '../snapshot/snapshot.js';
+import type { Snapshot } from '../snapshot/snapshot.js';
+import { buildCandidate } from '../app/candidate.js';
 import type { AdminClient } from './client.js';
 import { delta, percent, renderTypeDiffs, table } from './format.js';
 import { CliError, EXIT_FAILED, writeJson, type CliIO } from './io.js';
@@ -65,24 +62,13 @@ async function compileLocal(dir: string, io: CliIO): Promise<Compiled> {
     for (const e of loaded.errors) io.stderr.write(`${formatRuleError(e, { dir })}\n`);
     throw CliError.of('CLI_RULES_INVALID', `${loaded.errors.length} error${loaded.errors.length === 1 ? '' : 's'} in ${dir}; nothing to plan.`, EXIT_FAILED);
   }
-  // The same steps as the server's pipeline (src/app/pipeline.ts): compile, validate every
-  // resource as a proxy would, build the snapshot with the resolver table as its own type.
-  try {
-    const compiled = compile(loaded.ruleSet);
-    const invalid = validationIssues(compiled);
-    if (invalid.length > 0) {
-      for (const i of invalid) io.stderr.write(`${formatIssue(i)}\n`);
-      throw CliError.of('CLI_RULES_INVALID', `${invalid.length} resource${invalid.length === 1 ? '' : 's'} compiled from ${dir} would be rejected by proxies; nothing to plan.`, EXIT_FAILED);
-    }
-    const snapshot = createSnapshot({ ...compiled.resources, [TypeUrl.ResolverTable]: [resolverTableToMessage(compiled.resolverTable)] });
-    return { snapshot, table: compiled.resolverTable, files: loaded.files.length };
-  } catch (err) {
-    if (err instanceof CliError) throw err;
-    const list = err instanceof AggregateSwitchyardError ? err.errors : err instanceof SwitchyardError ? [err] : undefined;
-    if (!list) throw err;
-    for (const e of list) io.stderr.write(`${e.code} ${e.message} Hint: ${e.hint}\n`);
-    throw CliError.of('CLI_RULES_INVALID', `${list.length} compile error${list.length === 1 ? '' : 's'} in ${dir}; nothing to plan.`, EXIT_FAILED);
+  // Exactly what the server's pipeline would build (src/app/candidate.ts).
+  const built = buildCandidate(loaded.ruleSet);
+  if (!built.ok) {
+    for (const i of built.issues) io.stderr.write(`${formatIssue(i)}\n`);
+    throw CliError.of('CLI_RULES_INVALID', `${built.issues.length} problem${built.issues.length === 1 ? '' : 's'} compiling ${dir} (compile errors, or resources proxies would reject); nothing to plan.`, EXIT_FAILED);
   }
+  return { snapshot: built.snapshot, table: built.table, files: loaded.files.length };
 }
 
 function contentOfRaw(v: SnapshotDetailView): SnapshotContent {

@@ -5,8 +5,10 @@ import { HCM_TYPE } from '../proto/builders.js';
 import { TypeUrl } from '../proto/type-urls.js';
 
 export interface References {
-  /** Cluster names (CDS) this resource sends traffic to or describes. */
+  /** Cluster names (CDS) this resource sends traffic to, mirrors to, or describes. */
   clusters: string[];
+  /** Of those, the clusters only mirrored to (proxyless gRPC ignores mirrors, never asks for them). */
+  mirrorOnly?: string[];
   /** RouteConfiguration names (RDS) this resource takes its routes from. */
   routeConfigs: string[];
 }
@@ -19,19 +21,21 @@ function asArray(v: unknown): Obj[] {
   return Array.isArray(v) ? (v as Obj[]) : [];
 }
 
-function routeClusters(rc: Obj): string[] {
-  const out = new Set<string>();
+function routeClusters(rc: Obj): References {
+  const routed = new Set<string>();
+  const mirrored = new Set<string>();
   for (const vh of asArray(rc.virtual_hosts)) {
     for (const r of asArray(vh.routes)) {
       const action = r.route as Obj | undefined;
       if (!action) continue;
-      if (typeof action.cluster === 'string') out.add(action.cluster);
+      if (typeof action.cluster === 'string') routed.add(action.cluster);
       const wc = action.weighted_clusters as Obj | undefined;
-      for (const c of asArray(wc?.clusters)) if (typeof c.name === 'string') out.add(c.name);
-      for (const m of asArray(action.request_mirror_policies)) if (typeof m.cluster === 'string') out.add(m.cluster);
+      for (const c of asArray(wc?.clusters)) if (typeof c.name === 'string') routed.add(c.name);
+      for (const m of asArray(action.request_mirror_policies)) if (typeof m.cluster === 'string') mirrored.add(m.cluster);
     }
   }
-  return [...out].sort();
+  const mirrorOnly = [...mirrored].filter((c) => !routed.has(c)).sort();
+  return { clusters: [...new Set([...routed, ...mirrored])].sort(), routeConfigs: [], ...(mirrorOnly.length > 0 ? { mirrorOnly } : {}) };
 }
 
 function hcmRouteConfig(any: unknown): string | undefined {
@@ -59,7 +63,7 @@ export function referencesOf(typeUrl: string, message: object): References {
   const m = message as Obj;
   switch (typeUrl) {
     case TypeUrl.RouteConfiguration:
-      return { clusters: routeClusters(m), routeConfigs: [] };
+      return routeClusters(m);
     case TypeUrl.Listener:
       return { clusters: [], routeConfigs: listenerRouteConfigs(m) };
     case TypeUrl.ClusterLoadAssignment:

@@ -9,6 +9,7 @@ import { nextReload, startTestSwitchyard } from '../helpers/app.js';
 import { EchoBackends } from '../helpers/grpc-backends.js';
 import { ProxylessClient } from '../helpers/xds-client.js';
 import { converged } from './harness.js';
+import { proxyViews } from '../../src/admin/proxies.js';
 
 let app: RunningSwitchyard | undefined;
 let backends: EchoBackends | undefined;
@@ -50,6 +51,12 @@ name: Ranking
 defaultModel: ${defaultModel}
 timeoutMs: 500
 retries: 0
+---
+kind: Shadow
+name: ranker-v2-shadow
+objective: Ranking
+model: ranker-v2
+percent: 10
 `;
 }
 
@@ -69,6 +76,12 @@ describe('editing rules while a proxyless client calls', () => {
     const before = await client.callWithHeaders({ 'x-objective': 'Ranking' });
     expect(before.backend).toBe('model-v1');
     expect((await client.call('Ranking/ranker-v1')).backend).toBe('model-v1');
+    // Routes mirror to shard-b (the shadow); proxyless gRPC ignores mirrors and never asks for it,
+    // and operators still see the client converged.
+    await converged(app.ads, 'rules-edit-client', app.provider.snapshot!, ['shard-a']);
+    const [status] = app.ads.streamStatuses();
+    expect(status!.types.find((t) => t.type === 'CDS')!.subscribed).toEqual(['shard-a']);
+    expect(proxyViews([status!], app.provider.snapshot)[0]!.converged).toBe(true);
 
     // An atomic save, as editors do it, switching the default model.
     const reloaded = nextReload(app);
