@@ -288,7 +288,7 @@ export async function serverCondition(server: AdsServer, pred: () => boolean, wh
 }
 
 /** Every stream of these nodes ACKed `snapshot` for every subscribed type it serves, nothing in flight. */
-export function nodesHold(server: AdsServer, nodeIds: readonly string[], snapshot: Snapshot): boolean {
+export function nodesHold(server: AdsServer, nodeIds: readonly string[], snapshot: Pick<Snapshot, 'version' | 'type'>): boolean {
   const wanted = new Set(nodeIds);
   const statuses = server.streamStatuses().filter((s) => wanted.has(s.node.id));
   return (
