@@ -34,6 +34,9 @@ const STATUS_OF: Partial<Record<string, number>> = {
   ADMIN_UNKNOWN_TYPE: 400,
   ADMIN_NO_SNAPSHOT: 503,
   ADMIN_NO_RESOLVER_TABLE: 404,
+  ROLLOUT_NOT_ACTIVE: 409,
+  ROLLOUT_SHIFT_STATE: 409,
+  ROLLOUT_UNKNOWN_SHIFT: 404,
 };
 
 export function httpStatusOf(err: SwitchyardError): number {

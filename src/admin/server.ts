@@ -16,6 +16,7 @@ import { RESOLVER_TABLE_MESSAGE, resolverTableFromMessage } from '../resolver/ta
 import { handleResolveHttp } from '../resolver/http-handler.js';
 import type { Resolver } from '../resolver/types.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
+import type { RolloutLayer } from '../rollout/layer.js';
 import type { SnapshotEntry } from '../snapshot/store.js';
 import { contentOfSnapshot, diffContents, isIdentical } from './diff.js';
 import { AdminHttpError, bearerMatches, errorBody, httpStatusOf, isLoopback, readJsonBody, sendJson, sendText } from './http.js';
@@ -40,6 +41,8 @@ export interface AdminServerOptions {
   processMetrics?: boolean;
   /** The live resolver, for POST /v1/resolve (clients in other languages). */
   resolver?: () => Resolver | undefined;
+  /** Waves, traffic shifts and readiness: GET /v1/rollout and the rollout/shift operations. */
+  rollout?: RolloutLayer;
 }
 
 /** Resolver tables of versions this process compiled, kept for GET /v1/resolver-table. */
@@ -98,6 +101,9 @@ export class AdminServer {
       { method: 'POST', pattern: /^\/v1\/rollback$/, handler: (c) => this.rollback(c) },
       { method: 'POST', pattern: /^\/v1\/resume$/, handler: (c) => this.resume(c) },
       { method: 'POST', pattern: /^\/v1\/resolve$/, handler: (c) => this.resolve(c), readOnly: true },
+      { method: 'GET', pattern: /^\/v1\/rollout$/, handler: (c) => this.rolloutState(c) },
+      { method: 'POST', pattern: /^\/v1\/rollout\/(pause|resume|abort|force)$/, handler: (c) => this.rolloutOperation(c) },
+      { method: 'POST', pattern: /^\/v1\/shifts\/([^/]+)\/(pause|resume|abort)$/, handler: (c) => this.shiftOperation(c) },
     ];
     this.server = http.createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 5_000;
@@ -321,10 +327,14 @@ export class AdminServer {
         const v = this.proxiesView();
         if (met(v)) finish(v);
       };
+      // A stream whose subscribed types did not change settles on a new version without a
+      // response (no event) when its rollout wave opens: rollout events re-check too.
+      const offRollout = this.options.rollout?.provider.onEvent(check) ?? (() => undefined);
       const finish = (v: ProxiesView | undefined): void => {
         if (done) return;
         done = true;
         clearTimeout(timer);
+        offRollout();
         for (const ev of ['ack', 'nack', 'send', 'open', 'close'] as const) ads.off(ev, check);
         res.off('close', cancel);
         this.pendingWaits.delete(cancel);
@@ -339,6 +349,41 @@ export class AdminServer {
     });
     if (!view || req.destroyed) return;
     sendJson(res, 200, { ...view, wait: { condition, met: met(view), waitedMs: Date.now() - started } });
+  }
+
+  // ---- rollout (docs/rollout.md)
+
+  private rolloutLayer(): RolloutLayer {
+    const r = this.options.rollout;
+    if (!r) throw new AdminHttpError(404, 'ADMIN_NOT_FOUND', 'this server runs without the rollout layer');
+    return r;
+  }
+
+  /** Waves of the current rollout, traffic shifts, model readiness. */
+  private async rolloutState({ res }: Ctx): Promise<void> {
+    sendJson(res, 200, this.rolloutLayer().state());
+  }
+
+  /** pause | resume | abort | force; answers the new state. */
+  private async rolloutOperation({ res, params }: Ctx): Promise<void> {
+    const layer = this.rolloutLayer();
+    const p = layer.provider;
+    const op = params[0]!;
+    if (op === 'pause') p.pause();
+    else if (op === 'resume') p.resume();
+    else if (op === 'abort') p.abort();
+    else p.forceComplete();
+    this.log.warn({ event: 'admin_rollout', op, target: p.state().targetVersion }, `rollout ${op}`);
+    sendJson(res, 200, layer.state());
+  }
+
+  /** pause | resume | abort one traffic shift; answers the shift. */
+  private async shiftOperation({ res, params }: Ctx): Promise<void> {
+    const shifts = this.rolloutLayer().shifts;
+    const [name, op] = [params[0]!, params[1]!];
+    const view = op === 'pause' ? await shifts.pause(name) : op === 'resume' ? await shifts.resume(name) : await shifts.abort(name);
+    this.log.warn({ event: 'admin_shift', op, shift: name, step: view.step }, `traffic shift ${op}`);
+    sendJson(res, 200, view);
   }
 
   // ---- rules

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LogLevel } from '../log.js';
 import type { AdsTlsConfig } from '../xds/tls.js';
+import type { RolloutLayerOptions } from '../rollout/layer.js';
 
 export interface ServeConfig {
   rulesDir: string;
@@ -24,6 +25,11 @@ export interface ServeConfig {
   admin?: AdminConfig;
   /** TLS (and mutual TLS) for the ADS port; absent: plaintext. See docs/tls.md. */
   tls?: AdsTlsConfig;
+  /**
+   * Model-readiness gate (grpc.health.v1 checks of model endpoints, see docs/rollout.md); absent:
+   * off (every model is routable). Enable only when model servers implement the health service.
+   */
+  readiness?: RolloutLayerOptions['readiness'];
 }
 
 export interface AdminConfig {

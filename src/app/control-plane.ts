@@ -9,6 +9,8 @@ import type { PipelineIssue } from './issues.js';
 
 export interface Publisher {
   publish(snapshot: Snapshot): void;
+  /** Everyone at once, no waves (rollbacks, shift aborts). Publishers without waves omit it. */
+  publishUrgent?(snapshot: Snapshot): void;
 }
 
 export type OfferOutcome = 'published' | 'unchanged' | 'held';
@@ -18,6 +20,12 @@ export interface ControlPlaneOptions {
   store: SnapshotStore;
   logger: Logger;
   retention?: Partial<RetentionPolicy>;
+  /**
+   * The publisher rolls changes out in waves (RolloutProvider): the stored live version moves when
+   * the fleet took the version (confirmLive), not at publish, and goes back when it did not
+   * (revertLive), so a restart mid-rollout restores the last good version.
+   */
+  deferLive?: boolean;
 }
 
 export class ControlPlane {
@@ -26,6 +34,8 @@ export class ControlPlane {
   /** The newest snapshot the rules produced (published, or held back by a pin). */
   private newestFromRules: Snapshot | undefined;
   private serial: Promise<unknown> = Promise.resolve();
+  /** A version the fleet refused (rollout halted or aborted): re-offering it is held, not made live. */
+  private refused: string | undefined;
 
   constructor(private readonly options: ControlPlaneOptions) {}
 
@@ -57,7 +67,7 @@ export class ControlPlane {
   }
 
   /** A valid snapshot compiled from the rules. */
-  offer(snapshot: Snapshot, files: readonly RuleFile[]): Promise<OfferOutcome> {
+  offer(snapshot: Snapshot, files: readonly RuleFile[], opts: { urgent?: boolean } = {}): Promise<OfferOutcome> {
     return this.exclusive(async () => {
       this.newestFromRules = snapshot;
       const { entry, created } = await this.options.store.save(snapshot, { source: 'rules', files });
@@ -66,7 +76,11 @@ export class ControlPlane {
         return 'held';
       }
       if (this.live?.version === snapshot.version) return 'unchanged';
-      await this.makeLive(snapshot, entry, created);
+      if (this.refused === snapshot.version && !opts.urgent) {
+        this.options.logger.warn({ event: 'snapshot_held', version: snapshot.version, reason: 'the fleet refused this version' }, 'rules compiled to the version whose rollout halted or was aborted: not published again');
+        return 'held';
+      }
+      await this.makeLive(snapshot, entry, created, opts.urgent ?? false);
       return 'published';
     });
   }
@@ -85,7 +99,7 @@ export class ControlPlane {
       const pinnedEntry = await this.options.store.pin(entry.version);
       this.pinned = pinnedEntry.version;
       const from = this.live?.version ?? null;
-      await this.makeLive(snapshot, entry, false);
+      await this.makeLive(snapshot, entry, false, true);
       this.options.logger.warn({ event: 'rollback', from, to: snapshot.version, seq: entry.seq }, 'rolled back and pinned');
       return pinnedEntry;
     });
@@ -107,14 +121,42 @@ export class ControlPlane {
     });
   }
 
-  private async makeLive(snapshot: Snapshot, entry: SnapshotEntry, created: boolean): Promise<void> {
+  /** The fleet took `version` (rollout completed or forced): it is the stored live version now. */
+  confirmLive(version: string): Promise<void> {
+    return this.exclusive(async () => {
+      if (this.live?.version !== version) this.live = this.newestFromRules?.version === version ? this.newestFromRules : (await this.options.store.loadEntry(version)).snapshot;
+      if (this.refused === version) this.refused = undefined;
+      await this.options.store.setLive(version);
+    });
+  }
+
+  /** The fleet went back to `version` (rollout halted or aborted); `refused` is not published again by offer(). */
+  revertLive(version: string, reason: string, refused: string): Promise<void> {
+    return this.exclusive(async () => {
+      if (this.live?.version !== version) this.live = (await this.options.store.loadEntry(version)).snapshot;
+      this.refused = refused;
+      await this.options.store.setLive(version);
+      this.options.logger.warn({ event: 'live_reverted', live: version, refused, reason }, 'the fleet is back on the last good version');
+    });
+  }
+
+  private async makeLive(snapshot: Snapshot, entry: SnapshotEntry, created: boolean, urgent = false): Promise<void> {
     this.live = snapshot;
-    this.options.publisher.publish(snapshot);
-    await this.options.store.setLive(snapshot.version);
+    this.refused = undefined;
+    const publisher = this.options.publisher;
+    if (urgent && publisher.publishUrgent) publisher.publishUrgent(snapshot);
+    else publisher.publish(snapshot);
+    // With waves, the stored live version moves when the fleet took it (confirmLive).
+    if (urgent || !this.options.deferLive) await this.options.store.setLive(snapshot.version);
     if (created) {
       const pruned = await this.options.store.prune(this.options.retention);
       if (pruned.deleted.length > 0) this.options.logger.info({ event: 'snapshots_pruned', deleted: pruned.deleted.map((e) => e.version) }, 'pruned old snapshots');
     }
+  }
+
+  /** Resolves when every operation called so far has finished (tests, shutdown). */
+  idle(): Promise<void> {
+    return this.serial.then(() => undefined);
   }
 
   /** Operations run one at a time, in call order. */

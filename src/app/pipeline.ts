@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { loadRuleDir } from '../rules/load.js';
 import { RuleDirCache, type ChangeHint, type IncrementalLoad } from '../rules/load-cache.js';
 import type { LoadOptions, LoadResult } from '../rules/types.js';
-import type { RuleFile } from '../rules/model.js';
+import type { RuleFile, RuleSet } from '../rules/model.js';
 import type { CompileOptions, ResolverTable } from '../compile/types.js';
 import { buildCandidate, newBuildCaches, type BuildCaches } from './candidate.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
@@ -18,7 +18,7 @@ import { issuesFromRuleErrors, formatIssue, type PipelineIssue } from './issues.
 
 /** Where compiled snapshots go (the ControlPlane): it decides whether they are published. */
 export interface PublishTarget {
-  offer(snapshot: Snapshot, files: readonly RuleFile[]): Promise<'published' | 'unchanged' | 'held'>;
+  offer(snapshot: Snapshot, files: readonly RuleFile[], opts?: { urgent?: boolean }): Promise<'published' | 'unchanged' | 'held'>;
   reject(issues: readonly PipelineIssue[], files: readonly RuleFile[]): Promise<void>;
 }
 
@@ -29,6 +29,12 @@ export interface PipelineOptions {
   loadOptions?: LoadOptions;
   compileOptions?: CompileOptions;
   /**
+   * Options of each compile that depend on the rule set and on time (the rollout layer: traffic
+   * shift steps, model readiness, rollout policy), merged over `compileOptions`. `previous` is the
+   * resolver table of the previous compile (undefined on the first).
+   */
+  compileOptionsFor?: (ruleSet: RuleSet, previous: ResolverTable | undefined) => Promise<CompileOptions>;
+  /**
    * Reuse parses, compiled pieces, validation results and encodings between reloads (default
    * true). false: every reload reads, parses, compiles and encodes everything (loadRuleDir).
    */
@@ -37,6 +43,11 @@ export interface PipelineOptions {
 
 /** What a change set says changed (the watcher's ChangeSet fits): paths relative to the rules directory. */
 export type ReloadHint = ChangeHint;
+
+export interface ReloadOptions {
+  /** Publish the result to every proxy at once, skipping the rollout's waves (a traffic shift abort). */
+  urgent?: boolean;
+}
 
 export type ReloadOutcome =
   | { readonly status: 'published'; readonly snapshot: Snapshot; readonly buildMs: number }
@@ -66,6 +77,8 @@ export class RulesPipeline {
   private queued: Promise<ReloadOutcome> | undefined;
   /** Paths hinted by the calls waiting in `queued`; 'full' when one of them gave no hint. */
   private queuedHint: Set<string> | 'full' | undefined;
+  /** One of the calls waiting in `queued` asked for an urgent publish. */
+  private queuedUrgent = false;
   private readonly caches:
     | (BuildCaches & { readonly rules: RuleDirCache })
     | undefined;
@@ -93,29 +106,32 @@ export class RulesPipeline {
    * longer than one scan, and what stays published always matches the directory as a full
    * reload would read it. Without a hint, the reload is a full scan.
    */
-  reload(reason: string, hint?: ReloadHint): Promise<ReloadOutcome> {
+  reload(reason: string, hint?: ReloadHint, opts: ReloadOptions = {}): Promise<ReloadOutcome> {
     if (!this.running) {
-      this.running = this.run(reason, hint).finally(() => {
+      this.running = this.run(reason, hint, opts.urgent ?? false).finally(() => {
         this.running = undefined;
       });
       return this.running;
     }
     this.queuedHint = mergeHint(this.queuedHint, hint);
+    this.queuedUrgent ||= opts.urgent ?? false;
     this.queued ??= this.running.then(() => {
       const queuedHint = this.queuedHint;
+      const urgent = this.queuedUrgent;
       this.queued = undefined;
       this.queuedHint = undefined;
-      return this.reload(reason, queuedHint === 'full' || queuedHint === undefined ? undefined : { changed: [...queuedHint] });
+      this.queuedUrgent = false;
+      return this.reload(reason, queuedHint === 'full' || queuedHint === undefined ? undefined : { changed: [...queuedHint] }, { urgent });
     });
     return this.queued;
   }
 
-  private async run(reason: string, hint: ReloadHint | undefined): Promise<ReloadOutcome> {
+  private async run(reason: string, hint: ReloadHint | undefined, urgent: boolean): Promise<ReloadOutcome> {
     const log = this.options.logger;
     const started = performance.now();
     log.info({ event: 'rules_reload_start', reason, dir: this.options.rulesDir }, 'reading rules');
     const loaded = await this.load(hint);
-    const outcome = await this.build(loaded.result, started);
+    const outcome = await this.build(loaded.result, started, urgent);
     if (loaded.mode !== 'hinted' || !this.caches) return outcome;
     // Verify the hint (see reload()): a full scan, reading only files whose stamp changed.
     const verifyStarted = performance.now();
@@ -126,7 +142,7 @@ export class RulesPipeline {
     }
     // A later edit that landed meanwhile (its change set is on its way), or one the watcher did not report.
     log.info({ event: 'rules_hint_missed', reason, read: verified.read, parsed: verified.parsed }, 'the directory changed beyond the change hint; building again from a full scan');
-    return this.build(verified.result, verifyStarted);
+    return this.build(verified.result, verifyStarted, urgent);
   }
 
   private async load(hint: ReloadHint | undefined): Promise<IncrementalLoad> {
@@ -139,18 +155,20 @@ export class RulesPipeline {
     return loaded;
   }
 
-  private async build(loaded: LoadResult, started: number): Promise<ReloadOutcome> {
+  private async build(loaded: LoadResult, started: number, urgent: boolean): Promise<ReloadOutcome> {
     const log = this.options.logger;
     this.files = loaded.files;
     this.lastReloadAt = new Date();
     if (!loaded.ok) return this.reject(issuesFromRuleErrors(loaded.errors), loaded.files, started);
-    const built = buildCandidate(loaded.ruleSet, this.options.compileOptions, this.caches);
+    let options = this.options.compileOptions;
+    if (this.options.compileOptionsFor) options = { ...options, ...(await this.options.compileOptionsFor(loaded.ruleSet, this.resolverTable)) };
+    const built = buildCandidate(loaded.ruleSet, options, this.caches);
     if (!built.ok) return this.reject(built.issues, loaded.files, started);
     const { snapshot, table } = built;
     this.issues = [];
     this.resolverTable = table;
     this.lastGood = snapshot;
-    const status = await this.options.target.offer(snapshot, loaded.files);
+    const status = await this.options.target.offer(snapshot, loaded.files, urgent ? { urgent } : undefined);
     const buildMs = performance.now() - started;
     this.counts[status]++;
     const fields = { version: snapshot.version, types: snapshot.typeVersions(), files: loaded.files.length, bytes: snapshot.totalBytes(), buildMs: round(buildMs) };

@@ -2,7 +2,9 @@
 // watcher and the ADS server together.
 import type { Logger } from 'pino';
 import { AdsServer } from '../xds/server.js';
-import { SingleSnapshotProvider } from '../xds/provider.js';
+import { RolloutLayer } from '../rollout/layer.js';
+import type { RolloutProvider } from '../rollout/provider.js';
+import { followRollout, resolverTableOf } from '../rollout/wiring.js';
 import { RuleDirWatcher } from '../rules/watch.js';
 import { SnapshotStore } from '../snapshot/store.js';
 import { RulesPipeline, type ReloadOutcome } from './pipeline.js';
@@ -17,7 +19,10 @@ import { adsCredentialsFromConfig, type AdsTls } from '../xds/tls.js';
 export interface RunningSwitchyard {
   readonly ads: AdsServer;
   readonly adsPort: number;
-  readonly provider: SingleSnapshotProvider;
+  /** Ordered, ACK-gated delivery: `provider.snapshot` is the newest published, `lastGood` the fully rolled out one. */
+  readonly provider: RolloutProvider;
+  /** Waves, self-advancing traffic shifts, model readiness (see docs/rollout.md). */
+  readonly rollout: RolloutLayer;
   readonly controlPlane: ControlPlane;
   readonly pipeline: RulesPipeline;
   /** The admin HTTP API, when `config.admin` is set (its `port` is the bound one). */
@@ -46,14 +51,33 @@ export async function startSwitchyard(config: ServeConfig, logger: Logger): Prom
 }
 
 async function startWith(config: ServeConfig, logger: Logger, tls: AdsTls | undefined): Promise<RunningSwitchyard> {
-  const provider = new SingleSnapshotProvider();
   const store = await SnapshotStore.open({ dir: config.snapshotDir, logger, retention: config.retention });
+  // Shift advances and readiness changes recompile through the pipeline (created below; the layer
+  // calls it only after start()).
+  const rollout = await RolloutLayer.open({
+    snapshotDir: config.snapshotDir,
+    logger,
+    ...(config.readiness ? { readiness: config.readiness } : {}),
+    recompile: async (reason, { urgent }) => {
+      emit(await pipeline.reload(reason, undefined, { urgent }));
+    },
+  });
+  const provider = rollout.provider;
   const controlPlane = new ControlPlane({ publisher: provider, store, logger, retention: config.retention });
+  // A halted or aborted rollout puts the stored live version back on the last good one (a restart
+  // never restores a version the fleet refused). The live version still moves at publish, so a
+  // restart mid-rollout serves the target to everyone (deferLive: true would restore the last
+  // good version instead; see docs/rollout.md).
+  followRollout(provider, controlPlane, (err) => logger.error({ event: 'live_version_update_failed', err }, 'could not record the fleet\'s live version'));
   // Serve what was live before the restart first: connected proxies see no version change.
   await controlPlane.restore();
   // The resolve service (for clients in other languages) shares the ADS port and answers from the
-  // table of the snapshot being served, rollbacks included.
-  const liveResolver = new LiveResolver(provider);
+  // table of the fully rolled out snapshot (rollbacks included): its routing keys exist on every proxy.
+  const liveResolver = new LiveResolver({
+    get snapshot() {
+      return provider.lastGood;
+    },
+  });
   const getResolver = (): Resolver | undefined => liveResolver.current();
   const ads = new AdsServer({
     provider,
@@ -63,10 +87,18 @@ async function startWith(config: ServeConfig, logger: Logger, tls: AdsTls | unde
     extraServices: [{ definition: resolverServiceDefinition(), implementation: resolverServiceImplementation(getResolver) }],
     ...(tls ? { credentials: tls.credentials, authorizeNode: tls.authorizeNode } : {}),
   });
-  const pipeline = new RulesPipeline({ rulesDir: config.rulesDir, target: controlPlane, logger });
+  // Before the server starts: the provider gates waves on the server's ACK/NACK events.
+  provider.attach(ads);
+  const pipeline = new RulesPipeline({
+    rulesDir: config.rulesDir,
+    target: controlPlane,
+    logger,
+    // After a restart the previous resolver table is the one the restored snapshot carries.
+    compileOptionsFor: (ruleSet, previous) => rollout.compileOptions(ruleSet, previous ?? resolverTableOf(controlPlane.liveSnapshot)),
+  });
   // The admin server (and its metrics) subscribes to the ADS events before the first stream opens.
   const admin = config.admin
-    ? new AdminServer({ host: config.admin.host, port: config.admin.port, token: config.admin.token, ads, controlPlane, pipeline, logger, rulesDir: config.rulesDir, resolver: getResolver })
+    ? new AdminServer({ host: config.admin.host, port: config.admin.port, token: config.admin.token, ads, controlPlane, pipeline, logger, rulesDir: config.rulesDir, resolver: getResolver, rollout })
     : undefined;
   const adsPort = await ads.start();
   try {
@@ -98,10 +130,13 @@ async function startWith(config: ServeConfig, logger: Logger, tls: AdsTls | unde
   }
   const initial = await pipeline.reload('startup');
   emit(initial);
+  // Shift holds and readiness rounds run from here on.
+  rollout.start();
   return {
     ads,
     adsPort,
     provider,
+    rollout,
     controlPlane,
     pipeline,
     admin,
@@ -113,6 +148,7 @@ async function startWith(config: ServeConfig, logger: Logger, tls: AdsTls | unde
       return () => listeners.delete(listener);
     },
     async stop() {
+      rollout.stop();
       await admin?.stop();
       await watcher?.close();
       await ads.stop(1000);

@@ -12,6 +12,7 @@ import { snapshotsDiff, snapshotsLs, snapshotsShow } from './snapshots.js';
 import { status } from './status.js';
 import { resume, rollback } from './operations.js';
 import { plan } from './plan.js';
+import { rolloutOperation, rolloutStatus, shiftOperation } from './rollout.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -188,6 +189,34 @@ export function buildProgram(io: CliIO, setExitCode: (code: number) => void): Co
   ).action((dir: string, opts: ClientOpts & { all?: boolean }) => {
     return run(() => plan(client(opts), io, dir, opts))();
   });
+
+  const rollout = program.command('rollout').description('the ordered rollout of the newest version to the fleet (waves, traffic shifts, model readiness)');
+  clientOptions(rollout.command('status').description('waves of the current rollout with ACK counts, traffic shifts, model readiness')).action((opts: ClientOpts) => {
+    return run(() => rolloutStatus(client(opts), io, opts))();
+  });
+  const rolloutOps = [
+    ['pause', 'open no further wave until resume (also holds rollouts started meanwhile)'],
+    ['resume', 'continue a paused rollout; retry a halted one from the canary'],
+    ['abort', 'every proxy back on the last good version at once'],
+    ['force', 'every proxy on the version being rolled out at once'],
+  ] as const;
+  for (const [op, description] of rolloutOps) {
+    clientOptions(rollout.command(op).description(description)).action((opts: ClientOpts) => {
+      return run(() => rolloutOperation(client(opts), io, op, opts))();
+    });
+  }
+
+  const shift = program.command('shift').description('self-advancing traffic shifts of a running server');
+  const shiftOps = [
+    ['pause', 'freeze the shift at its step (its hold resumes where it stopped)'],
+    ['resume', 'continue a paused shift'],
+    ['abort', 'every user back on the previous model at once (published without waves)'],
+  ] as const;
+  for (const [op, description] of shiftOps) {
+    clientOptions(shift.command(op).description(description).argument('<name>', 'the TrafficShift name')).action((name: string, opts: ClientOpts) => {
+      return run(() => shiftOperation(client(opts), io, op, name, opts))();
+    });
+  }
 
   return program;
 }

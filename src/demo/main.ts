@@ -153,17 +153,23 @@ function channelConverged(app: RunningSwitchyard, nodeId: string): Promise<void>
   };
   if (holds()) return Promise.resolve();
   return new Promise<void>((resolve, reject) => {
+    // A stream whose subscribed types did not change settles on the new version without a
+    // response, hence without an ACK, when its rollout wave opens: re-check on rollout events too.
+    let offRollout: () => void = () => undefined;
     const onAck = (): void => {
       if (!holds()) return;
       clearTimeout(timer);
       app.ads.off('ack', onAck);
+      offRollout();
       resolve();
     };
     const timer = setTimeout(() => {
       app.ads.off('ack', onAck);
+      offRollout();
       reject(new Error(`the xDS channel (node ${nodeId}) did not converge on snapshot ${app.provider.snapshot?.version} within ${STEP_TIMEOUT_MS} ms`));
     }, STEP_TIMEOUT_MS);
     app.ads.on('ack', onAck);
+    offRollout = app.provider.onEvent(onAck);
   });
 }
 
