@@ -5,7 +5,7 @@
 //
 //   node --expose-gc --import tsx bench/run.ts [--quick] [--streams=1000,10000] [--triggers=5]
 //        [--warmup=1] [--per-connection=100] [--batch=1000] [--servers=baseline,switchyard]
-//        [--profile=cpu|heap] [--only=fanout|compile|reload]
+//        [--profile=cpu|heap] [--only=fanout|compile|reload|resolve|rollout]
 // Environment equivalents: BENCH_STREAMS, BENCH_TRIGGERS, BENCH_WARMUP, BENCH_PER_CONNECTION,
 // BENCH_BATCH, BENCH_SERVERS, BENCH_PROFILE, BENCH_ONLY (arguments win).
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -100,6 +100,20 @@ if (only === undefined || only === 'reload') {
   reload = await benchReload(quick ? { edits: 5, watcherEdits: 2 } : {});
 }
 
+let resolve: Record<string, number> | undefined;
+if (only === undefined || only === 'resolve') {
+  console.log('\n== resolver (in process, and the gRPC resolve service) ==');
+  const { benchResolve } = await import('./resolve.bench.js');
+  resolve = await benchResolve(quick ? { inProcessMs: 500, grpcSeconds: 1 } : {});
+}
+
+let rollout: Record<string, number> | undefined;
+if (only === undefined || only === 'rollout') {
+  console.log('\n== rollout (publish to the last wave ACKed, 1,000 proxies) ==');
+  const { benchRollout } = await import('./rollout.bench.js');
+  rollout = await benchRollout(quick ? { streams: 200, triggers: 2 } : {});
+}
+
 mkdirSync(resultsDir, { recursive: true });
 const out = path.join(resultsDir, 'latest.json');
 const results = {
@@ -116,6 +130,8 @@ const results = {
   compile,
   ...(compileSkipped ? { compileSkipped } : {}),
   reload,
+  resolve,
+  rollout,
 };
 writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
 if (fanout && profile) {
