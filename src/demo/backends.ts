@@ -4,6 +4,7 @@
 // host (NOT_FOUND: the request reached the wrong shard), and answers with the model's name in the
 // reply and in the x-switchyard-model response header, which the client library records.
 import * as grpc from '@grpc/grpc-js';
+import { bindServer, shutdownServer } from '../util/grpc-server.js';
 import { ROUTING_KEY_HEADER, SERVED_MODEL_HEADER } from '../client/reporting.js';
 
 export const PREDICT_METHOD_PATH = '/switchyard.demo.ModelServing/Predict';
@@ -68,23 +69,12 @@ export class ShardServer {
 
   static async start(shard: string, models: Iterable<string>): Promise<ShardServer> {
     const s = new ShardServer(shard, new Set(models));
-    s.boundPort = await new Promise<number>((resolve, reject) => {
-      s.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
-    });
+    s.boundPort = await bindServer(s.server, '127.0.0.1:0');
     return s;
   }
 
   /** Graceful, forced after `graceMs`. */
   stop(graceMs = 500): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.server.forceShutdown();
-        resolve();
-      }, graceMs);
-      this.server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    return shutdownServer(this.server, graceMs);
   }
 }

@@ -2,6 +2,7 @@
 // SnapshotProvider interface, never on rules or the compiler.
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
+import { bindServer, shutdownServer } from '../util/grpc-server.js';
 import pino, { type Logger } from 'pino';
 import { adsServiceDefinition, type DeltaDiscoveryRequest, type DiscoveryRequest } from './service.js';
 import type { NodeInfo, SnapshotProvider } from './provider.js';
@@ -114,9 +115,7 @@ export class AdsServer extends EventEmitter<AdsServerEventMap> {
     const host = this.options.host ?? DEFAULT_ADS_HOST;
     const port = this.options.port ?? DEFAULT_ADS_PORT;
     const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-    this.boundPort = await new Promise<number>((resolve, reject) => {
-      this.grpcServer.bindAsync(address, this.options.credentials ?? grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
-    });
+    this.boundPort = await bindServer(this.grpcServer, address, this.options.credentials);
     this.unsubscribe = this.options.provider.onChange(() => this.fanOut());
     this.log.info({ event: 'ads_listening', address: `${host}:${this.boundPort}` }, 'ADS server listening');
     return this.boundPort;
@@ -144,16 +143,7 @@ export class AdsServer extends EventEmitter<AdsServerEventMap> {
     if (this.killed) return; // forceShutdown already closed everything; tryShutdown would never call back
     this.unsubscribe?.();
     for (const s of this.streams) s.end();
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.grpcServer.forceShutdown();
-        resolve();
-      }, graceMs);
-      this.grpcServer.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    await shutdownServer(this.grpcServer, graceMs);
     this.log.info({ event: 'ads_stopped' }, 'ADS server stopped');
   }
 

@@ -3,6 +3,7 @@
 // counts the calls it served. The service is a hand-written ServiceDefinition with raw bytes in and
 // JSON bytes out, so no .proto file is needed.
 import * as grpc from '@grpc/grpc-js';
+import { bindServer, shutdownServer } from '../../src/util/grpc-server.js';
 
 export const ECHO_METHOD_PATH = '/switchyard.test.Echo/Call';
 export const ROUTING_KEY_HEADER = 'x-routing-key';
@@ -56,24 +57,13 @@ export class EchoBackend {
 
   static async start(name: string): Promise<EchoBackend> {
     const backend = new EchoBackend(name);
-    backend.boundPort = await new Promise<number>((resolve, reject) => {
-      backend.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
-    });
+    backend.boundPort = await bindServer(backend.server, '127.0.0.1:0');
     return backend;
   }
 
   /** Graceful shutdown, forced after `graceMs` (a test must never hang on a stuck connection). */
   stop(graceMs = 500): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.server.forceShutdown();
-        resolve();
-      }, graceMs);
-      this.server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    return shutdownServer(this.server, graceMs);
   }
 }
 

@@ -2,6 +2,7 @@
 // the echo method of the end-to-end suites (backend name + x-routing-key) and the standard gRPC
 // health protocol (grpc.health.v1.Health/Check), with a settable status per model name.
 import * as grpc from '@grpc/grpc-js';
+import { bindServer, shutdownServer } from '../../src/util/grpc-server.js';
 import { echoServiceDefinition, ROUTING_KEY_HEADER, type EchoReply } from '../helpers/grpc-backends.js';
 import { HealthStatusBoard, healthServiceDefinition, type ServingStatusName } from '../../src/rollout/health.js';
 
@@ -25,9 +26,7 @@ export class ModelBackend {
   static async start(name: string, models: Record<string, ServingStatusName> = {}): Promise<ModelBackend> {
     const b = new ModelBackend(name);
     for (const [m, s] of Object.entries(models)) b.health.set(m, s);
-    b.boundPort = await new Promise<number>((resolve, reject) => {
-      b.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
-    });
+    b.boundPort = await bindServer(b.server, '127.0.0.1:0');
     return b;
   }
 
@@ -42,15 +41,6 @@ export class ModelBackend {
   stop(graceMs = 300): Promise<void> {
     if (this.stopped) return Promise.resolve();
     this.stopped = true;
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.server.forceShutdown();
-        resolve();
-      }, graceMs);
-      this.server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    return shutdownServer(this.server, graceMs);
   }
 }
