@@ -114,7 +114,12 @@ export async function benchReload(options: BenchReloadOptions = {}): Promise<Rec
       },
     });
     const store = await SnapshotStore.open({ dir: snapshotDir, logger });
-    const controlPlane = new ControlPlane({ publisher: new SingleSnapshotProvider(), store, logger });
+    // The version is served the moment the control plane hands it to the ADS provider, after the
+    // snapshot file is durably written; offer() then still records the live pointer and prunes.
+    const provider = new SingleSnapshotProvider();
+    let publishedAt = 0;
+    const publisher = { publish: (snapshot: Parameters<SingleSnapshotProvider['publish']>[0]): void => { publishedAt = performance.now(); provider.publish(snapshot); } };
+    const controlPlane = new ControlPlane({ publisher, store, logger });
     const target = new TimedTarget(controlPlane);
     const pipeline = new RulesPipeline({ rulesDir, target, logger: pipelineLogger });
 
@@ -158,6 +163,7 @@ export async function benchReload(options: BenchReloadOptions = {}): Promise<Rec
     const toOffer: number[] = [];
     const offer: number[] = [];
     const total: number[] = [];
+    const toPublished: number[] = [];
     const cpuToOffer: number[] = [];
     const cpuOffer: number[] = [];
     const verify: number[] = [];
@@ -178,11 +184,15 @@ export async function benchReload(options: BenchReloadOptions = {}): Promise<Rec
       toOffer.push(target.offerCalledAt - start);
       offer.push(target.offerDoneAt - target.offerCalledAt);
       total.push(target.offerDoneAt - start);
+      toPublished.push(publishedAt - start);
       verify.push(resolved - target.offerDoneAt);
       cpuToOffer.push(target.cpuAtCall - c0);
       cpuOffer.push(target.cpuAtDone - target.cpuAtCall);
     }
     // The minimum is the best estimate of the cost on an otherwise idle machine.
+    figures['reload.edit.to_published.median_ms'] = round(percentile(toPublished, 50));
+    figures['reload.edit.to_published.p95_ms'] = round(percentile(toPublished, 95));
+    figures['reload.edit.to_published.min_ms'] = round(Math.min(...toPublished));
     figures['reload.edit.median_ms'] = round(percentile(total, 50));
     figures['reload.edit.p95_ms'] = round(percentile(total, 95));
     figures['reload.edit.min_ms'] = round(Math.min(...total));
@@ -234,11 +244,14 @@ export async function benchReload(options: BenchReloadOptions = {}): Promise<Rec
     for (const [k, v] of Object.entries(figures)) console.log(`${k} ${v}`);
     const fullMs = figures['reload.full_compile.median_ms']!;
     const coldBuild = figures['reload.cold.build_ms']!;
-    const edit = figures['reload.edit.median_ms']!;
+    const edit = figures['reload.edit.to_published.median_ms']!;
     const editBuild = figures['reload.edit.to_offer.median_ms']!;
     const ratio = (v: number, t: number): string => `${(v / t).toFixed(2)}x of ${t} ms (${v <= t ? 'met' : 'MISSED'})`;
     console.log(`reload.full_compile.target: full compile ${fullMs} ms = ${ratio(fullMs, FULL_COMPILE_TARGET_MS)}; in the cold reload ${coldBuild} ms = ${ratio(coldBuild, FULL_COMPILE_TARGET_MS)}`);
-    console.log(`reload.edit.target: edit to published ${edit} ms = ${ratio(edit, EDIT_TARGET_MS)}; of which to offer() ${editBuild} ms, ControlPlane.offer ${figures['reload.edit.offer.median_ms']} ms`);
+    console.log(
+      `reload.edit.target: edit to published (served over ADS, snapshot file fsynced) ${edit} ms = ${ratio(edit, EDIT_TARGET_MS)}; ` +
+        `of which to offer() ${editBuild} ms; offer() complete incl. live pointer and pruning ${figures['reload.edit.median_ms']} ms`,
+    );
   }
   return figures;
 }
