@@ -10,35 +10,7 @@ import type { ReloadOutcome } from '../../src/app/pipeline.js';
 import { runCli } from '../../src/cli/program.js';
 import { nextReload, startTestSwitchyard } from '../helpers/app.js';
 
-/** Two shards, two ranking models; the objective's default model decides where calls go. */
-export function rankingRules(ports: { a: number; b: number }, defaultModel: string): string {
-  return `kind: Shard
-name: shard-a
-endpoints:
-  - { address: 127.0.0.1, port: ${ports.a}, zone: local }
----
-kind: Shard
-name: shard-b
-endpoints:
-  - { address: 127.0.0.1, port: ${ports.b}, zone: local }
----
-kind: Model
-name: ranker-v1
-shard: shard-a
-version: "1.0.0"
----
-kind: Model
-name: ranker-v2
-shard: shard-b
-version: "2.0.0"
----
-kind: Objective
-name: Ranking
-defaultModel: ${defaultModel}
-timeoutMs: 500
-retries: 0
-`;
-}
+export { rankingRules } from '../helpers/rule-texts.js';
 
 /** The "live" side of the plan golden case: a traffic shift at 10 % and a plain objective. */
 export const PLAN_LIVE_RULES = `kind: Shard

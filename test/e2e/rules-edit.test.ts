@@ -9,6 +9,7 @@ import { nextReload, startTestSwitchyard } from '../helpers/app.js';
 import { EchoBackends } from '../helpers/grpc-backends.js';
 import { ProxylessClient } from '../helpers/xds-client.js';
 import { converged } from './harness.js';
+import { rankingRules } from '../helpers/rule-texts.js';
 import { proxyViews } from '../../src/admin/proxies.js';
 
 let app: RunningSwitchyard | undefined;
@@ -24,42 +25,10 @@ afterEach(async () => {
   app = backends = client = dir = undefined;
 });
 
+/** The rules under test: shard-a uses LEAST_REQUEST, and ranker-v2 shadows 10% of Ranking. */
 function rules(ports: { a: number; b: number }, defaultModel: string): string {
-  return `kind: Shard
-name: shard-a
-lbPolicy: LEAST_REQUEST
-endpoints:
-  - { address: 127.0.0.1, port: ${ports.a}, zone: local }
----
-kind: Shard
-name: shard-b
-endpoints:
-  - { address: 127.0.0.1, port: ${ports.b}, zone: local }
----
-kind: Model
-name: ranker-v1
-shard: shard-a
-version: "1.0.0"
----
-kind: Model
-name: ranker-v2
-shard: shard-b
-version: "2.0.0"
----
-kind: Objective
-name: Ranking
-defaultModel: ${defaultModel}
-timeoutMs: 500
-retries: 0
----
-kind: Shadow
-name: ranker-v2-shadow
-objective: Ranking
-model: ranker-v2
-percent: 10
-`;
+  return rankingRules(ports, defaultModel, { shardALbPolicy: 'LEAST_REQUEST', shadowPercent: 10 });
 }
-
 
 describe('editing rules while a proxyless client calls', () => {
   it('moves calls to the new default model without a restart', async () => {
