@@ -21,6 +21,7 @@ import type {
   TrafficShiftRule,
   RolloutPolicyRule,
 } from '../src/rules/model.js';
+import { prng } from './prng.js';
 
 export interface GenerateOptions {
   objectives: number;
@@ -32,17 +33,6 @@ export interface GenerateOptions {
   clients?: number;
 }
 
-/** mulberry32: small, fast, seeded. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pad = (n: number, width: number): string => String(n).padStart(width, '0');
 const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1'] as const;
@@ -197,7 +187,8 @@ function generate(opts: GenerateOptions): Generated {
   return { files };
 }
 
-function toRuleSet(g: Generated): RuleSet {
+/** Distributes rules into the RuleSet maps, inserting them in the order given (as after load + validate). */
+export function ruleSetOf(rules: Iterable<Rule>): RuleSet {
   const rs = {
     objectives: new Map<string, ObjectiveRule>(),
     models: new Map<string, ModelRule>(),
@@ -222,8 +213,12 @@ function toRuleSet(g: Generated): RuleSet {
     Client: rs.clients,
     RolloutPolicy: rs.rolloutPolicies,
   };
-  for (const rules of g.files.values()) for (const r of rules) (mapOf[r.kind] as Map<string, Rule>).set(r.name, r);
+  for (const r of rules) (mapOf[r.kind] as Map<string, Rule>).set(r.name, r);
   return { ...rs, files: [] };
+}
+
+function toRuleSet(g: Generated): RuleSet {
+  return ruleSetOf([...g.files.values()].flat());
 }
 
 /** A RuleSet (in memory, as after load + validate) of the given size; same options, same set. */

@@ -11,6 +11,7 @@ import type { ResolveContext } from '../src/resolver/context.js';
 import { resolverServiceDefinition, resolverServiceImplementation } from '../src/resolver/grpc-service.js';
 import { compileResolver } from '../src/resolver/resolve.js';
 import type { Resolver } from '../src/resolver/types.js';
+import { prng } from './prng.js';
 
 export const RESOLVE_TARGET_PER_S = 1_000_000;
 
@@ -28,17 +29,6 @@ export interface BenchResolveOptions {
   print?: boolean;
 }
 
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pad = (i: number): string => String(i).padStart(4, '0');
 

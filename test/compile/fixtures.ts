@@ -17,6 +17,8 @@ import type {
   TrafficShiftRule,
   TrafficShiftStep,
 } from '../../src/rules/model.js';
+import { prng } from '../../bench/prng.js';
+import { ruleSetOf } from '../../bench/gen-rules.js';
 
 let line = 0;
 function loc(): SourceLocation {
@@ -64,31 +66,7 @@ export function client(name: string, testTraffic = false, extra: Partial<ClientR
 
 /** Distributes rules into the RuleSet maps, inserting them in the order given. */
 export function ruleSet(rules: readonly Rule[]): RuleSet {
-  const maps = {
-    objectives: new Map<string, ObjectiveRule>(),
-    models: new Map<string, ModelRule>(),
-    shards: new Map<string, ShardRule>(),
-    experiments: new Map<string, ExperimentRule>(),
-    trafficShifts: new Map<string, TrafficShiftRule>(),
-    migrations: new Map<string, MigrationRule>(),
-    shadows: new Map<string, ShadowRule>(),
-    overrides: new Map<string, OverrideRule>(),
-    clients: new Map<string, ClientRule>(),
-  };
-  for (const r of rules) {
-    switch (r.kind) {
-      case 'Objective': maps.objectives.set(r.name, r); break;
-      case 'Model': maps.models.set(r.name, r); break;
-      case 'Shard': maps.shards.set(r.name, r); break;
-      case 'Experiment': maps.experiments.set(r.name, r); break;
-      case 'TrafficShift': maps.trafficShifts.set(r.name, r); break;
-      case 'Migration': maps.migrations.set(r.name, r); break;
-      case 'Shadow': maps.shadows.set(r.name, r); break;
-      case 'Override': maps.overrides.set(r.name, r); break;
-      case 'Client': maps.clients.set(r.name, r); break;
-    }
-  }
-  return { ...maps, files: [] };
+  return ruleSetOf(rules);
 }
 
 /** The rules of a RuleSet as one flat list (for re-insertion in another order). */
@@ -106,17 +84,7 @@ export function rulesOf(rs: RuleSet): Rule[] {
   ];
 }
 
-/** mulberry32: a small seeded PRNG for reproducible shuffles. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng };
 
 export function shuffle<T>(items: readonly T[], random: () => number): T[] {
   const out = [...items];

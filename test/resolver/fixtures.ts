@@ -1,6 +1,7 @@
 // ResolverTable fixtures built directly in TypeScript (no rules, no compiler).
 import type { ResolverCell, ResolverExperiment, ResolverModel, ResolverObjective, ResolverOverride, ResolverShift, ResolverTable } from '../../src/compile/types.js';
 import { ResolveError } from '../../src/resolver/errors.js';
+import { prng } from '../../bench/prng.js';
 
 /** Consecutive half-open bucket ranges from 0, each round(percent * 100) wide, the last absorbing rounding. */
 export function cells(...specs: [id: string, model: string, percent: number][]): ResolverCell[] {
@@ -114,17 +115,7 @@ export function resolveErrorOf(fn: () => unknown): ResolveError {
   throw new Error('expected a ResolveError, nothing was thrown');
 }
 
-/** Deterministic PRNG (mulberry32) for user ids. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng };
 
 export function userIds(count: number, seed = 1): string[] {
   const random = prng(seed);

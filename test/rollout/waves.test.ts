@@ -37,30 +37,9 @@ async function connectAll(f: FleetHarness): Promise<void> {
   await waitFor(() => allHold(f, LAST_GOOD.version), 'every stream holds the last good version');
 }
 
-async function waitFor(pred: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  // Driven by the fleet's own traffic: re-check after each server event.
-  if (pred()) return;
-  const server = fleet!.server;
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`${what}: not reached within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const check = (): void => {
-      if (!pred()) return;
-      clearTimeout(timer);
-      off();
-      resolve();
-    };
-    const off = (): void => {
-      server.off('ack', check);
-      server.off('send', check);
-      server.off('nack', check);
-    };
-    server.on('ack', check);
-    server.on('send', check);
-    server.on('nack', check);
-  });
+/** Driven by the fleet's own traffic: re-checked after each server event. */
+function waitFor(pred: () => boolean, what: string): Promise<void> {
+  return serverCondition(fleet!.server, pred, what);
 }
 
 describe('fleet waves', () => {
