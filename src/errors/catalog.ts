@@ -235,7 +235,7 @@ export const ERROR_CATALOG = {
   },
   STORE_UNKNOWN_FORMAT: {
     title: 'a stored snapshot file has a format version this Switchyard does not read',
-    hint: 'it was written by another Switchyard release; read it with that release or delete it',
+    hint: 'it was written by another Switchyard release (*.snap.json files are the JSON format 1 of earlier releases) and is never served; read it with that release or delete it (versions come from content: the same rules compile to the same version again)',
   },
   STORE_VERSION_MISMATCH: {
     title: "a stored snapshot's recorded version does not match the version recomputed from its resources",

@@ -1,6 +1,13 @@
-// The on-disk format of one stored snapshot (xds-snapshots/<seq>-<version>.snap.json) and its
-// verification. A file is served only if every check passes: it parses, its format version is
-// known, its integrity digest matches its body, its shape is right, every resource decodes, and the
+// The on-disk format of one stored snapshot (xds-snapshots/<seq>-<version>.snap) and its
+// verification. Format 2 is binary, so a save costs one concatenation and one sha256 of the
+// encoded resources (no base64, no canonical JSON):
+//
+//   switchyard-snapshot 2 sha256:<64 hex>\n     preamble; the digest covers every byte after it
+//   {"version":..,"typeVersions":..,"meta":..,"types":[{"typeUrl":..,"resources":[[name,byteLength],..]}]}\n
+//   <resource bytes>                           concatenated in header order, nothing after
+//
+// A file is served only if every check passes: the preamble and format are right, the lengths
+// add up, the digest matches, the header has the right shape, every resource decodes, and the
 // versions recomputed from the stored bytes equal the recorded ones (and the file name).
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
@@ -10,11 +17,18 @@ import { snapshotFromEncoded, type StoredResource } from './restore.js';
 import type { Snapshot } from './snapshot.js';
 
 /** Format version written in every file; readers refuse versions they do not know. */
-export const SNAPSHOT_FILE_FORMAT = 1;
+export const SNAPSHOT_FILE_FORMAT = 2;
 
-export const SNAPSHOT_FILE_SUFFIX = '.snap.json';
-/** `<seq, 8+ digits>-<version>.snap.json` */
-export const SNAPSHOT_FILE_RE = /^(\d{8,})-([0-9a-f]{6,64})\.snap\.json$/;
+export const SNAPSHOT_FILE_SUFFIX = '.snap';
+/** `<seq, 8+ digits>-<version>.snap` */
+export const SNAPSHOT_FILE_RE = /^(\d{8,})-([0-9a-f]{6,64})\.snap$/;
+
+/** Files of the JSON format 1 written by earlier releases: reported, never read nor deleted. */
+export const LEGACY_SNAPSHOT_FILE_SUFFIX = '.snap.json';
+export const LEGACY_SNAPSHOT_FILE_RE = /^(\d{8,})-([0-9a-f]{6,64})\.snap\.json$/;
+export const LEGACY_FORMAT_MESSAGE =
+  'written by an earlier Switchyard in the JSON format 1; this release reads format 2 (.snap) only, so it is never served. ' +
+  'Versions are derived from content: the same rules compile to the same version again. Delete the file when no earlier release needs it';
 
 export function snapshotFileName(seq: number, version: string): string {
   return `${String(seq).padStart(8, '0')}-${version}${SNAPSHOT_FILE_SUFFIX}`;
@@ -45,12 +59,13 @@ export interface StoredMeta {
   readonly changedFiles: ChangedFiles | null;
 }
 
-export interface SnapshotFileBody {
+/** The header line of a file: everything but the resource bytes. */
+export interface SnapshotFileHeader {
   readonly version: string;
   readonly typeVersions: Readonly<Record<string, string>>;
-  /** In push order of types, then by name. `bytes` is base64 of the encoded message. */
-  readonly resources: ReadonlyArray<{ readonly typeUrl: string; readonly name: string; readonly bytes: string }>;
   readonly meta: StoredMeta;
+  /** In push order of types, then by name; the payload holds the bytes in this order. */
+  readonly types: ReadonlyArray<{ readonly typeUrl: string; readonly resources: ReadonlyArray<readonly [name: string, byteLength: number]> }>;
 }
 
 export type StoreProblemCode =
@@ -64,7 +79,7 @@ export type StoreProblemCode =
   | 'STORE_BAD_STATE';
 
 export type ParsedSnapshotFile =
-  | { readonly ok: true; readonly body: SnapshotFileBody; readonly snapshot: Snapshot }
+  | { readonly ok: true; readonly header: SnapshotFileHeader; readonly resourceCount: number; readonly snapshot: Snapshot }
   | { readonly ok: false; readonly code: StoreProblemCode; readonly message: string };
 
 /** sha256 hex over the sorted `path\0digest` lines (each line ends with "\n"). */
@@ -89,42 +104,44 @@ export function diffFiles(previous: readonly RuleFileDigest[], next: readonly Ru
   return { added: added.sort(), changed: changed.sort(), removed: removed.sort() };
 }
 
-/** JSON with object keys sorted at every level and no whitespace: the bytes the integrity digest covers. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
-  const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj)
-    .filter((k) => obj[k] !== undefined)
-    .sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
-}
+const MAGIC = 'switchyard-snapshot ';
+/** `switchyard-snapshot 2 sha256:` + 64 hex + "\n": the preamble has a fixed length. */
+const PREAMBLE_PREFIX = `${MAGIC}${SNAPSHOT_FILE_FORMAT} sha256:`;
+const PREAMBLE_LENGTH = PREAMBLE_PREFIX.length + 64 + 1;
+const NEWLINE = 0x0a;
 
-export function integrityOf(body: unknown): string {
-  return `sha256:${createHash('sha256').update(canonicalJson(body)).digest('hex')}`;
-}
-
-/** The file text for a snapshot and its metadata (a readable JSON document ending in a newline). */
-export function encodeSnapshotFile(snapshot: Snapshot, meta: StoredMeta): string {
-  const resources: Array<{ typeUrl: string; name: string; bytes: string }> = [];
+/** The file bytes for a snapshot and its metadata. Resource bytes are copied once, by the concat. */
+export function encodeSnapshotFile(snapshot: Snapshot, meta: StoredMeta): Buffer {
+  const types: Array<{ typeUrl: string; resources: Array<[string, number]> }> = [];
+  // [preamble, header, ...resources]; the first two are filled in once the rest is known.
+  const parts: Uint8Array[] = [Buffer.alloc(0), Buffer.alloc(0)];
+  let length = 0;
   for (const typeUrl of snapshot.typeUrls()) {
     const set = snapshot.type(typeUrl)!;
+    const resources: Array<[string, number]> = [];
     for (const name of set.names) {
-      const r = set.resources.get(name)!;
-      resources.push({ typeUrl, name, bytes: Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength).toString('base64') });
+      const { bytes } = set.resources.get(name)!;
+      resources.push([name, bytes.byteLength]);
+      parts.push(bytes);
+      length += bytes.byteLength;
     }
+    types.push({ typeUrl, resources });
   }
-  const body: SnapshotFileBody = { version: snapshot.version, typeVersions: snapshot.typeVersions(), resources, meta };
-  const file = { format: SNAPSHOT_FILE_FORMAT, integrity: integrityOf(body), body };
-  return `${JSON.stringify(file, null, 1)}\n`;
+  const header: SnapshotFileHeader = { version: snapshot.version, typeVersions: snapshot.typeVersions(), meta, types };
+  // JSON.stringify without indentation escapes every newline, so the header is one line.
+  const headerLine = Buffer.from(`${JSON.stringify(header)}\n`, 'utf8');
+  const hash = createHash('sha256').update(headerLine);
+  for (let i = 2; i < parts.length; i++) hash.update(parts[i]!);
+  parts[0] = Buffer.from(`${PREAMBLE_PREFIX}${hash.digest('hex')}\n`, 'latin1');
+  parts[1] = headerLine;
+  return Buffer.concat(parts, PREAMBLE_LENGTH + headerLine.length + length);
 }
 
 const VERSION = z.string().regex(/^[0-9a-f]{6,64}$/);
 const PATHS = z.array(z.string());
-const BODY = z.strictObject({
+const HEADER = z.strictObject({
   version: VERSION,
   typeVersions: z.record(z.string().min(1), VERSION),
-  resources: z.array(z.strictObject({ typeUrl: z.string().min(1), name: z.string().min(1), bytes: z.string() })),
   meta: z.strictObject({
     seq: z.number().int().positive(),
     createdAt: z.iso.datetime({ offset: true }),
@@ -133,88 +150,111 @@ const BODY = z.strictObject({
     files: z.array(z.strictObject({ path: z.string(), digest: z.string() })).nullable(),
     changedFiles: z.strictObject({ added: PATHS, changed: PATHS, removed: PATHS }).nullable(),
   }),
+  types: z.array(
+    z.strictObject({
+      typeUrl: z.string().min(1),
+      resources: z.array(z.tuple([z.string().min(1), z.number().int().nonnegative()])),
+    }),
+  ),
 });
-
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 function fail(code: StoreProblemCode, message: string): ParsedSnapshotFile {
   return { ok: false, code, message };
 }
 
-/**
- * Why a text that JSON.parse refused does not parse: cut off (every bracket and string still open
- * at the end is consistent with a prefix of a valid document) or garbage.
- */
-function classifyUnparsable(text: string): { code: StoreProblemCode; message: string } {
-  const start = text.search(/\S/);
-  if (start === -1) return { code: 'STORE_TRUNCATED', message: 'the file is empty' };
-  if (text[start] !== '{') return { code: 'STORE_GARBAGE', message: 'the file is not a JSON document' };
-  const stack: number[] = [];
-  let inString = false;
-  let escaped = false;
-  for (let i = start; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (escaped) escaped = false;
-      else if (c === 0x5c) escaped = true;
-      else if (c === 0x22) inString = false;
-      else if (c < 0x20) return { code: 'STORE_GARBAGE', message: `control character in a string at offset ${i}` };
-      continue;
-    }
-    if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) stack.push(c);
-    else if (c === 0x7d || c === 0x5d) {
-      if (stack.pop() !== (c === 0x7d ? 0x7b : 0x5b)) return { code: 'STORE_GARBAGE', message: `unbalanced bracket at offset ${i}` };
-      if (stack.length === 0) return { code: 'STORE_GARBAGE', message: `the JSON document is malformed (the top-level object closes at offset ${i})` };
-    } else if (!isJsonTokenChar(c)) return { code: 'STORE_GARBAGE', message: `unexpected byte 0x${c.toString(16)} at offset ${i}` };
-  }
-  return { code: 'STORE_TRUNCATED', message: `the JSON document ends early (${text.length} bytes, ${stack.length} open brackets${inString ? ', inside a string' : ''})` };
+function isLowerHex(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66);
 }
 
-function isJsonTokenChar(c: number): boolean {
-  // whitespace, digits, letters (true/false/null, exponents), , : . + -
-  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d || (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x2c || c === 0x3a || c === 0x2e || c === 0x2b || c === 0x2d;
+/** Why the first line is not a format 2 preamble, or undefined when it is one. */
+function preambleProblem(buf: Buffer): { code: StoreProblemCode; message: string } | undefined {
+  if (buf.length === 0) return { code: 'STORE_TRUNCATED', message: 'the file is empty' };
+  if (buf[0] === 0x7b) return { code: 'STORE_UNKNOWN_FORMAT', message: `a JSON document ${LEGACY_FORMAT_MESSAGE}` };
+  const magic = Math.min(buf.length, MAGIC.length);
+  if (buf.toString('latin1', 0, magic) !== MAGIC.slice(0, magic)) {
+    return { code: 'STORE_GARBAGE', message: `the file does not start with "${MAGIC}" (not a Switchyard snapshot file)` };
+  }
+  let end = MAGIC.length;
+  while (end < buf.length && end < MAGIC.length + 10 && buf[end]! >= 0x30 && buf[end]! <= 0x39) end++;
+  const format = buf.toString('latin1', MAGIC.length, end);
+  if (format !== '' && Number(format) !== SNAPSHOT_FILE_FORMAT) {
+    return { code: 'STORE_UNKNOWN_FORMAT', message: `the file is in format ${format} (written by another Switchyard release); this release reads format ${SNAPSHOT_FILE_FORMAT} only` };
+  }
+  for (let i = 0; i < Math.min(buf.length, PREAMBLE_LENGTH); i++) {
+    const c = buf[i]!;
+    const ok = i < PREAMBLE_PREFIX.length ? c === PREAMBLE_PREFIX.charCodeAt(i) : i < PREAMBLE_LENGTH - 1 ? isLowerHex(c) : c === NEWLINE;
+    if (!ok) return { code: 'STORE_GARBAGE', message: `the first line is not "${PREAMBLE_PREFIX}<64 hex digits>" (unexpected byte 0x${c.toString(16)} at offset ${i})` };
+  }
+  if (buf.length < PREAMBLE_LENGTH) return { code: 'STORE_TRUNCATED', message: `the file ends inside its first line (${buf.length} bytes)` };
+  return undefined;
+}
+
+function digestOf(buf: Buffer): string {
+  return createHash('sha256').update(buf.subarray(PREAMBLE_LENGTH)).digest('hex');
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
-/**
- * Verifies and restores one stored snapshot file. `expected` comes from the file name; a body
- * that disagrees with it is refused. Never throws for bad content.
- */
-export function parseSnapshotFile(bytes: Uint8Array, expected?: { seq: number; version: string }): ParsedSnapshotFile {
-  let text: string;
-  try {
-    text = UTF8.decode(bytes);
-  } catch {
-    return fail('STORE_GARBAGE', 'the file is not UTF-8 text');
-  }
+function readHeader(buf: Buffer, headerEnd: number): { header: SnapshotFileHeader } | { problem: string } {
   let doc: unknown;
   try {
-    doc = JSON.parse(text);
+    doc = JSON.parse(UTF8.decode(buf.subarray(PREAMBLE_LENGTH, headerEnd)));
   } catch {
-    const { code, message } = classifyUnparsable(text);
-    return fail(code, message);
+    return { problem: 'the header line is not UTF-8 JSON' };
   }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return fail('STORE_GARBAGE', 'the JSON document is not an object');
-  const top = doc as Record<string, unknown>;
-  if (!('format' in top)) return fail('STORE_GARBAGE', 'the JSON document has no format field');
-  if (top.format !== SNAPSHOT_FILE_FORMAT) return fail('STORE_UNKNOWN_FORMAT', `format ${JSON.stringify(top.format)} is not ${SNAPSHOT_FILE_FORMAT}`);
-  if (typeof top.integrity !== 'string' || typeof top.body !== 'object' || top.body === null) return fail('STORE_GARBAGE', 'the document lacks its integrity digest or body');
-  const actual = integrityOf(top.body);
-  if (actual !== top.integrity) return fail('STORE_INTEGRITY_MISMATCH', `recorded integrity ${top.integrity}, content digests to ${actual}`);
-  const shape = BODY.safeParse(top.body);
-  if (!shape.success) {
-    const issue = shape.error.issues[0];
-    return fail('STORE_GARBAGE', `malformed body at ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
-  }
-  const body = shape.data as SnapshotFileBody;
+  const shape = HEADER.safeParse(doc);
+  if (shape.success) return { header: shape.data };
+  const issue = shape.error.issues[0];
+  return { problem: `malformed header at ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}` };
+}
 
-  const input: Record<string, StoredResource[]> = {};
-  for (const t of Object.keys(body.typeVersions)) input[t] = [];
-  for (const r of body.resources) {
-    if (!BASE64.test(r.bytes) || r.bytes.length % 4 !== 0) return fail('STORE_BAD_RESOURCE', `${r.typeUrl} "${r.name}": bytes are not base64`);
-    (input[r.typeUrl] ??= []).push({ name: r.name, bytes: Buffer.from(r.bytes, 'base64') });
+/**
+ * Verifies and restores one stored snapshot file. `expected` comes from the file name; a file
+ * whose content disagrees with it is refused. Never throws for bad content. The restored
+ * resources are views into `bytes`.
+ */
+export function parseSnapshotFile(bytes: Uint8Array, expected?: { seq: number; version: string }): ParsedSnapshotFile {
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const bad = preambleProblem(buf);
+  if (bad) return fail(bad.code, bad.message);
+  const recorded = buf.toString('latin1', PREAMBLE_PREFIX.length, PREAMBLE_LENGTH - 1);
+
+  const headerEnd = buf.indexOf(NEWLINE, PREAMBLE_LENGTH);
+  if (headerEnd === -1) return fail('STORE_TRUNCATED', `the header line has no end (the file ends at byte ${buf.length})`);
+  const read = readHeader(buf, headerEnd);
+  if ('problem' in read) {
+    // The lengths are unknown, so the digest decides: damaged after writing, or never a valid file.
+    const actual = digestOf(buf);
+    return actual === recorded
+      ? fail('STORE_GARBAGE', read.problem)
+      : fail('STORE_INTEGRITY_MISMATCH', `recorded integrity sha256:${recorded}, the content digests to sha256:${actual} (and ${read.problem})`);
+  }
+  const { header } = read;
+
+  // Lengths before the digest, so a file cut short says so.
+  let payload = 0;
+  for (const t of header.types) for (const r of t.resources) payload += r[1];
+  const expectedLength = headerEnd + 1 + payload;
+  if (buf.length < expectedLength) {
+    return fail('STORE_TRUNCATED', `the file ends early: the header lists ${payload} bytes of resources, ${buf.length - headerEnd - 1} follow it`);
+  }
+  if (buf.length > expectedLength) {
+    return fail('STORE_GARBAGE', `${buf.length - expectedLength} trailing bytes after the last resource the header lists`);
+  }
+  const actual = digestOf(buf);
+  if (actual !== recorded) return fail('STORE_INTEGRITY_MISMATCH', `recorded integrity sha256:${recorded}, the content digests to sha256:${actual}`);
+
+  const input: Record<string, StoredResource[]> = Object.create(null) as Record<string, StoredResource[]>; // type URLs come from the file
+  let offset = headerEnd + 1;
+  let resourceCount = 0;
+  for (const t of header.types) {
+    if (Object.hasOwn(input, t.typeUrl)) return fail('STORE_GARBAGE', `the header lists type ${t.typeUrl} twice`);
+    input[t.typeUrl] = t.resources.map(([name, length]) => {
+      const r = { name, bytes: buf.subarray(offset, offset + length) };
+      offset += length;
+      return r;
+    });
+    resourceCount += t.resources.length;
   }
   let snapshot: Snapshot;
   try {
@@ -226,16 +266,16 @@ export function parseSnapshotFile(bytes: Uint8Array, expected?: { seq: number; v
     if (list.length > shown.length) shown.push(`and ${list.length - shown.length} more`);
     return fail('STORE_BAD_RESOURCE', shown.join('; '));
   }
-  if (snapshot.version !== body.version) {
-    return fail('STORE_VERSION_MISMATCH', `recorded version ${body.version}, the stored resources give ${snapshot.version}`);
+  if (snapshot.version !== header.version) {
+    return fail('STORE_VERSION_MISMATCH', `recorded version ${header.version}, the stored resources give ${snapshot.version}`);
   }
   const recomputed = snapshot.typeVersions();
-  if (!isDeepStrictEqual({ ...recomputed }, { ...body.typeVersions })) {
-    const types = [...new Set([...Object.keys(recomputed), ...Object.keys(body.typeVersions)])].filter((t) => recomputed[t] !== body.typeVersions[t]);
+  if (!isDeepStrictEqual({ ...recomputed }, { ...header.typeVersions })) {
+    const types = [...new Set([...Object.keys(recomputed), ...Object.keys(header.typeVersions)])].filter((t) => recomputed[t] !== header.typeVersions[t]);
     return fail('STORE_VERSION_MISMATCH', `recorded type versions differ from the stored resources for ${types.join(', ')}`);
   }
-  if (expected && (expected.seq !== body.meta.seq || expected.version !== body.version)) {
-    return fail('STORE_VERSION_MISMATCH', `the file name says seq ${expected.seq} version ${expected.version}, the content seq ${body.meta.seq} version ${body.version}`);
+  if (expected && (expected.seq !== header.meta.seq || expected.version !== header.version)) {
+    return fail('STORE_VERSION_MISMATCH', `the file name says seq ${expected.seq} version ${expected.version}, the content seq ${header.meta.seq} version ${header.version}`);
   }
-  return { ok: true, body, snapshot };
+  return { ok: true, header, resourceCount, snapshot };
 }

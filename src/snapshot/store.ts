@@ -3,7 +3,8 @@
 // verified on every read; a damaged file is reported and skipped, never served.
 //
 // Layout of the directory:
-//   00000042-<version>.snap.json   one snapshot (see store-format.ts), sequence number first
+//   00000042-<version>.snap        one snapshot (see store-format.ts), sequence number first
+//   *.snap.json                    format 1 files of earlier releases: listed as problems, kept
 //   state.json                     { format, pinned, live, lastSeq, updatedAt }
 //   rejections.jsonl               the last N rejected change sets, oldest first, one JSON per line
 //   .<name>.<pid>.<rand>.tmp       in-flight writes; leftovers of a crash are removed on open
@@ -18,6 +19,9 @@ import { AggregateSwitchyardError, SwitchyardError } from '../errors/catalog.js'
 import { checkConsistency } from './consistency.js';
 import type { Snapshot } from './snapshot.js';
 import {
+  LEGACY_FORMAT_MESSAGE,
+  LEGACY_SNAPSHOT_FILE_RE,
+  LEGACY_SNAPSHOT_FILE_SUFFIX,
   SNAPSHOT_FILE_RE,
   SNAPSHOT_FILE_SUFFIX,
   diffFiles,
@@ -291,8 +295,7 @@ export class SnapshotStore {
       const name = snapshotFileName(seq, snapshot.version);
       // The bytes are the snapshot's own encodings, so the file restores to this version (the
       // round trip is tested); re-parsing it here would double the cost of every publish.
-      const text = encodeSnapshotFile(snapshot, stored);
-      const bytes = Buffer.from(text, 'utf8');
+      const bytes = encodeSnapshotFile(snapshot, stored);
       try {
         await writeFileAtomic(this.dir, name, bytes);
       } catch (err) {
@@ -613,11 +616,13 @@ export class SnapshotStore {
     let maxSeq = 0;
     const present = new Set<string>();
     for (const name of names.sort()) {
-      if (!name.endsWith(SNAPSHOT_FILE_SUFFIX) || TEMP_FILE_RE.test(name)) continue;
+      const legacy = name.endsWith(LEGACY_SNAPSHOT_FILE_SUFFIX);
+      if (!(legacy || name.endsWith(SNAPSHOT_FILE_SUFFIX)) || TEMP_FILE_RE.test(name)) continue;
       present.add(name);
-      const match = SNAPSHOT_FILE_RE.exec(name);
+      const match = (legacy ? LEGACY_SNAPSHOT_FILE_RE : SNAPSHOT_FILE_RE).exec(name);
+      // Legacy names count too: a new file never takes the sequence number of an old one.
       if (match) maxSeq = Math.max(maxSeq, Number(match[1]));
-      const result = await this.scanFile(name, match);
+      const result = await this.scanFile(name, match, legacy);
       if (!result) continue;
       if ('valid' in result) records.push(result.valid);
       else problems.push(result.problem);
@@ -627,7 +632,7 @@ export class SnapshotStore {
     return { records, problems, maxSeq };
   }
 
-  private async scanFile(name: string, match: RegExpExecArray | null): Promise<ScanResult | undefined> {
+  private async scanFile(name: string, match: RegExpExecArray | null, legacy: boolean): Promise<ScanResult | undefined> {
     const full = path.join(this.dir, name);
     let st;
     try {
@@ -641,7 +646,10 @@ export class SnapshotStore {
     const cached = this.cache.get(name);
     if (cached?.stamp === stamp) return cached.result;
     let result: ScanResult;
-    if (!match) {
+    if (legacy) {
+      // Not read: the name says it all, and the file stays for an earlier release to use.
+      result = this.problem(name, stamp, 'STORE_UNKNOWN_FORMAT', `a ${LEGACY_SNAPSHOT_FILE_SUFFIX} file ${LEGACY_FORMAT_MESSAGE}`);
+    } else if (!match) {
       result = this.problem(name, stamp, 'STORE_GARBAGE', `file name does not match <seq>-<version>${SNAPSHOT_FILE_SUFFIX}`);
     } else {
       let bytes: Buffer;
@@ -653,7 +661,7 @@ export class SnapshotStore {
       }
       const parsed = parseSnapshotFile(bytes, { seq: Number(match[1]), version: match[2]! });
       result = parsed.ok
-        ? { valid: { entry: entryOf(name, bytes.length, parsed.body.version, parsed.body.typeVersions, parsed.body.resources.length, parsed.body.meta), files: parsed.body.meta.files } }
+        ? { valid: { entry: entryOf(name, bytes.length, parsed.header.version, parsed.header.typeVersions, parsed.resourceCount, parsed.header.meta), files: parsed.header.meta.files } }
         : this.problem(name, stamp, parsed.code, parsed.message);
     }
     this.cache.set(name, { stamp, result });
@@ -673,7 +681,7 @@ export class SnapshotStore {
   private resolve(scan: Scan, ref: string): ValidRecord {
     const exact = scan.records.find((r) => r.entry.version === ref);
     if (exact) return exact;
-    const damaged = scan.problems.filter((p) => ref.length >= MIN_VERSION_PREFIX && SNAPSHOT_FILE_RE.exec(p.file)?.[2]?.startsWith(ref));
+    const damaged = scan.problems.filter((p) => ref.length >= MIN_VERSION_PREFIX && (SNAPSHOT_FILE_RE.exec(p.file) ?? LEGACY_SNAPSHOT_FILE_RE.exec(p.file))?.[2]?.startsWith(ref));
     const inDamaged = damaged.length > 0 ? `; stored only in damaged file(s): ${damaged.map((p) => `${p.file} (${p.code})`).join(', ')}` : '';
     if (ref.length < MIN_VERSION_PREFIX || !/^[0-9a-f]+$/.test(ref)) {
       throw new SwitchyardError('STORE_UNKNOWN_VERSION', `"${ref}" is not a stored version nor a hex prefix of at least ${MIN_VERSION_PREFIX} characters`);

@@ -35,15 +35,18 @@ describe('damaged snapshot files', () => {
     await app.stop();
     app = undefined;
 
-    const snaps = (await readdir(config.snapshotDir)).filter((f) => f.endsWith('.snap.json')).sort();
+    const snaps = (await readdir(config.snapshotDir)).filter((f) => f.endsWith('.snap')).sort();
     expect(snaps).toHaveLength(2);
-    const good = await readFile(path.join(config.snapshotDir, snaps[1]!), 'utf8');
-    const truncated = '00000010-aaaaaaaaaaaaaaaa.snap.json';
-    const garbage = '00000011-bbbbbbbbbbbbbbbb.snap.json';
-    const wrongDigest = '00000012-cccccccccccccccc.snap.json';
-    await writeFile(path.join(config.snapshotDir, truncated), good.slice(0, Math.floor(good.length / 2)));
+    const good = await readFile(path.join(config.snapshotDir, snaps[1]!));
+    const truncated = '00000010-aaaaaaaaaaaaaaaa.snap';
+    const garbage = '00000011-bbbbbbbbbbbbbbbb.snap';
+    const wrongDigest = '00000012-cccccccccccccccc.snap';
+    await writeFile(path.join(config.snapshotDir, truncated), good.subarray(0, Math.floor(good.length / 2)));
     await writeFile(path.join(config.snapshotDir, garbage), Buffer.from([0x00, 0xff, 0x13, 0x37, 0x0a]));
-    await writeFile(path.join(config.snapshotDir, wrongDigest), good.replace(/"integrity": "sha256:[0-9a-f]{8}/, '"integrity": "sha256:00000000'));
+    // The first line is `switchyard-snapshot 2 sha256:<hex>`: zero the start of the digest.
+    const wrong = Buffer.from(good);
+    wrong.write('00000000', 'switchyard-snapshot 2 sha256:'.length, 'latin1');
+    await writeFile(path.join(config.snapshotDir, wrongDigest), wrong);
 
     const { logger, lines } = capturingLogger();
     app = await startSwitchyard(config, logger);

@@ -8,9 +8,10 @@ import { TypeUrl } from '../../src/proto/type-urls.js';
 import { createSnapshot, type Snapshot } from '../../src/snapshot/snapshot.js';
 import { snapshotFromEncoded } from '../../src/snapshot/restore.js';
 import { SnapshotStore, filesDigest, type SnapshotStoreOptions, type StoreProblem } from '../../src/snapshot/store.js';
-import { integrityOf } from '../../src/snapshot/store-format.js';
+import { parseSnapshotFile } from '../../src/snapshot/store-format.js';
 import { AggregateSwitchyardError, SwitchyardError } from '../../src/errors/catalog.js';
 import { topologySnapshot, wideSnapshot } from '../helpers/snapshots.js';
+import { resourcesOf, sealSnapshotFile, splitSnapshotFile } from '../helpers/snapshot-files.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -58,7 +59,7 @@ function open(options: SnapshotStoreOptions = {}): Promise<SnapshotStore> {
 }
 
 async function snapFiles(d = dir): Promise<string[]> {
-  return (await readdir(d)).filter((n) => n.endsWith('.snap.json')).sort();
+  return (await readdir(d)).filter((n) => n.endsWith('.snap')).sort();
 }
 
 async function expectStoreError(p: Promise<unknown>, code: string): Promise<SwitchyardError> {
@@ -106,7 +107,7 @@ describe('SnapshotStore', () => {
     const { entry, created } = await store.save(original, { files: [{ path: 'a.yaml', digest: 'd1' }] });
     expect(created).toBe(true);
     expect(entry.seq).toBe(1);
-    expect(await snapFiles()).toEqual([`00000001-${original.version}.snap.json`]);
+    expect(await snapFiles()).toEqual([`00000001-${original.version}.snap`]);
 
     const again = await open();
     const loaded = await again.loadNewestValid();
@@ -165,7 +166,7 @@ describe('SnapshotStore', () => {
     const b = await open();
     expect((await b.save(snap(3))).entry.seq).toBe(3);
     await b.prune({ maxCount: 1 });
-    expect(await snapFiles()).toEqual([`00000003-${snap(3).version}.snap.json`]);
+    expect(await snapFiles()).toEqual([`00000003-${snap(3).version}.snap`]);
     expect((await (await open()).save(snap(4))).entry.seq).toBe(4);
     for (const f of await snapFiles()) await rm(path.join(dir, f));
     expect((await (await open()).save(snap(5))).entry.seq).toBe(5);
@@ -204,52 +205,45 @@ describe('SnapshotStore', () => {
   });
 
   describe('damaged files', () => {
-    /** Saves `snapshots` in a scratch store and returns each file's name and text. */
-    async function storedFiles(snapshots: Snapshot[]): Promise<Array<{ name: string; text: string }>> {
+    /** Saves `snapshots` in a scratch store and returns each file's name and bytes. */
+    async function storedFiles(snapshots: Snapshot[]): Promise<Array<{ name: string; bytes: Buffer }>> {
       const scratch = await mkdtemp(path.join(tmpdir(), 'switchyard-scratch-'));
       opened.push(scratch);
       const s = await SnapshotStore.open({ dir: scratch });
-      const out: Array<{ name: string; text: string }> = [];
+      const out: Array<{ name: string; bytes: Buffer }> = [];
       for (const x of snapshots) {
         const { entry } = await s.save(x);
-        out.push({ name: entry.file, text: await readFile(path.join(scratch, entry.file), 'utf8') });
+        out.push({ name: entry.file, bytes: await readFile(path.join(scratch, entry.file)) });
       }
       return out;
-    }
-
-    interface FileDoc {
-      format: number;
-      integrity: string;
-      body: { resources: Array<{ typeUrl: string; name: string; bytes: string }> };
     }
 
     it('skips each damaged file with one problem, and never serves it', async () => {
       const snaps = [1, 2, 3, 4, 5, 6, 7].map(snap);
       const files = await storedFiles(snaps);
       const [good, truncated, garbage, wrongDigest, tampered, future, renamed] = files as [typeof files[number], ...Array<typeof files[number]>];
-      await writeFile(path.join(dir, good.name), good.text);
-      // 2: cut in the middle of the document.
-      await writeFile(path.join(dir, truncated!.name), truncated!.text.slice(0, Math.floor(truncated!.text.length / 2)));
+      await writeFile(path.join(dir, good.name), good.bytes);
+      // 2: cut in the middle of the file.
+      await writeFile(path.join(dir, truncated!.name), truncated!.bytes.subarray(0, Math.floor(truncated!.bytes.length / 2)));
       // 3: random bytes.
       await writeFile(path.join(dir, garbage!.name), Buffer.from([0x00, 0xff, 0x13, 0x37, 0xde, 0xad, 0xbe, 0xef, 0x0a]));
-      // 4: valid JSON, but the recorded integrity digest does not match the body.
-      const wrong = JSON.parse(wrongDigest!.text) as FileDoc;
-      wrong.integrity = `sha256:${'0'.repeat(64)}`;
-      await writeFile(path.join(dir, wrongDigest!.name), JSON.stringify(wrong));
-      // 5: endpoints of cluster "a" replaced by another snapshot's (still decodable), integrity
+      // 4: the recorded digest does not match the content.
+      const wrong = splitSnapshotFile(wrongDigest!.bytes);
+      const resealed = sealSnapshotFile(wrong.header, wrong.payload);
+      resealed.write('0'.repeat(64), 'switchyard-snapshot 2 sha256:'.length, 'latin1');
+      await writeFile(path.join(dir, wrongDigest!.name), resealed);
+      // 5: endpoints of cluster "a" replaced by another snapshot's (still decodable), digest
       // recomputed: only the recomputed snapshot version betrays it.
-      const doc = JSON.parse(tampered!.text) as FileDoc;
-      const donor = JSON.parse(good.text) as FileDoc;
-      const isCla = (r: { typeUrl: string; name: string }): boolean => r.typeUrl === TypeUrl.ClusterLoadAssignment && r.name === 'a';
-      doc.body.resources.find(isCla)!.bytes = donor.body.resources.find(isCla)!.bytes;
-      doc.integrity = integrityOf(doc.body);
-      await writeFile(path.join(dir, tampered!.name), JSON.stringify(doc));
+      const parts = splitSnapshotFile(tampered!.bytes);
+      const donor = resourcesOf(splitSnapshotFile(good.bytes)).find(([t, n]) => t === TypeUrl.ClusterLoadAssignment && n === 'a')![2];
+      const swapped = resourcesOf(parts).map(([t, n, b]) => (t === TypeUrl.ClusterLoadAssignment && n === 'a' ? donor : b));
+      for (const t of parts.header.types) if (t.typeUrl === TypeUrl.ClusterLoadAssignment) t.resources = t.resources.map(([n, len]) => [n, n === 'a' ? donor.length : len]);
+      await writeFile(path.join(dir, tampered!.name), sealSnapshotFile(parts.header, Buffer.concat(swapped)));
       // 6: a format version this release does not read.
-      const fut = JSON.parse(future!.text) as FileDoc;
-      fut.format = 2;
-      await writeFile(path.join(dir, future!.name), JSON.stringify(fut));
+      const fut = splitSnapshotFile(future!.bytes);
+      await writeFile(path.join(dir, future!.name), sealSnapshotFile(fut.header, fut.payload, 3));
       // 7: a valid file under another version's name.
-      await writeFile(path.join(dir, renamed!.name.replace(snaps[6]!.version, snaps[5]!.version).replace(/^00000007/, '00000008')), renamed!.text);
+      await writeFile(path.join(dir, renamed!.name.replace(snaps[6]!.version, snaps[5]!.version).replace(/^00000007/, '00000008')), renamed!.bytes);
 
       const { logger, events } = captureLogger();
       const store = await open({ logger });
@@ -284,13 +278,108 @@ describe('SnapshotStore', () => {
 
     it('returns undefined when no file verifies, and re-verifies a file changed after listing', async () => {
       const [f] = await storedFiles([snap(1)]);
-      await writeFile(path.join(dir, f!.name), f!.text);
+      await writeFile(path.join(dir, f!.name), f!.bytes);
       const store = await open();
       expect((await store.list()).entries).toHaveLength(1);
-      await writeFile(path.join(dir, f!.name), f!.text.slice(0, 100));
+      await writeFile(path.join(dir, f!.name), f!.bytes.subarray(0, 100));
       await expectStoreError(store.load(snap(1).version), 'STORE_UNKNOWN_VERSION');
       expect(await store.loadNewestValid()).toBeUndefined();
       expect((await store.list()).problems.map((p) => p.code)).toEqual(['STORE_TRUNCATED']);
+    });
+
+    it('lists format 1 (.snap.json) files of earlier releases as problems, keeps them, and never serves them', async () => {
+      const a = await open();
+      const v1 = (await a.save(snap(1))).entry.version;
+      const old = `00000002-${snap(2).version}.snap.json`;
+      await writeFile(path.join(dir, old), '{\n "format": 1,\n "integrity": "sha256:00",\n "body": {}\n}\n');
+      // A JSON document under a format 2 name says the same.
+      const renamedOld = `00000003-${snap(3).version}.snap`;
+      await writeFile(path.join(dir, renamedOld), '{"format":1}\n');
+
+      const { logger, events } = captureLogger();
+      const store = await open({ logger });
+      const listing = await store.list();
+      expect(listing.entries.map((e) => e.version)).toEqual([v1]);
+      expect(listing.problems.map((p) => [p.file, p.code])).toEqual([
+        [old, 'STORE_UNKNOWN_FORMAT'],
+        [renamedOld, 'STORE_UNKNOWN_FORMAT'],
+      ]);
+      for (const p of listing.problems) {
+        expect(p.message).toContain('JSON format 1');
+        expect(p.message).toContain('reads format 2');
+        expect(p.message).toContain('same version again');
+      }
+      expect(events.filter((e) => e.event === 'snapshot_file_corrupt').map((e) => e.file)).toEqual([old, renamedOld]);
+      const err = await expectStoreError(store.load(snap(2).version), 'STORE_UNKNOWN_VERSION');
+      expect(err.message).toContain(`${old} (STORE_UNKNOWN_FORMAT)`);
+      expect((await store.loadStartup())!.entry.version).toBe(v1);
+      // Neither prune nor a save removes it, and new files never reuse its sequence number.
+      expect((await store.save(snap(4))).entry.seq).toBe(4);
+      await store.prune({ maxCount: 1 });
+      expect((await readdir(dir)).filter((n) => n.includes('.snap')).sort()).toEqual([old, renamedOld, `00000004-${snap(4).version}.snap`]);
+    });
+  });
+
+  describe('file format', () => {
+    it('has a text preamble and a one-line JSON header, then the raw resource bytes in header order', async () => {
+      const original = wideSnapshot(5);
+      const { entry } = await (await open()).save(original, { files: [{ path: 'a\nb.yaml', digest: 'd' }] });
+      const bytes = await readFile(path.join(dir, entry.file));
+      const parts = splitSnapshotFile(bytes);
+      expect(parts.preamble).toMatch(/^switchyard-snapshot 2 sha256:[0-9a-f]{64}$/);
+      expect(parts.header).toMatchObject({ version: original.version, typeVersions: original.typeVersions(), meta: { seq: 1, files: [{ path: 'a\nb.yaml' }] } });
+      expect(parts.header.types.map((t) => t.typeUrl)).toEqual(original.typeUrls());
+      const stored = resourcesOf(parts);
+      const expected = original.typeUrls().flatMap((t) => original.type(t)!.names.map((n) => [t, n, Buffer.from(original.resource(t, n)!.bytes)]));
+      expect(stored).toEqual(expected);
+      // Re-sealing the same parts gives the same bytes: the digest covers exactly header + payload.
+      expect(sealSnapshotFile(parts.header, parts.payload).equals(bytes)).toBe(true);
+      const parsed = parseSnapshotFile(bytes, { seq: 1, version: original.version });
+      expect(parsed.ok && parsed.resourceCount).toBe(stored.length);
+    });
+
+    it('says truncated for every prefix, garbage for trailing bytes, and mismatch for any flipped payload byte', async () => {
+      const { entry } = await (await open()).save(snap(1));
+      const bytes = await readFile(path.join(dir, entry.file));
+      const codes = new Set<string>();
+      for (let n = 0; n < bytes.length; n++) {
+        const r = parseSnapshotFile(bytes.subarray(0, n));
+        codes.add(r.ok ? 'ok' : r.code);
+      }
+      expect([...codes]).toEqual(['STORE_TRUNCATED']);
+      const longer = parseSnapshotFile(Buffer.concat([bytes, Buffer.from([0])]));
+      expect(longer).toMatchObject({ ok: false, code: 'STORE_GARBAGE', message: expect.stringContaining('1 trailing bytes') });
+      const payloadStart = bytes.length - splitSnapshotFile(bytes).payload.length;
+      for (const at of [payloadStart, payloadStart + 7, bytes.length - 1]) {
+        const flipped = Buffer.from(bytes);
+        flipped[at]! ^= 0x01;
+        expect(parseSnapshotFile(flipped)).toMatchObject({ ok: false, code: 'STORE_INTEGRITY_MISMATCH' });
+      }
+    });
+
+    it('tells a damaged header (digest mismatch) from a malformed one that was sealed (garbage)', async () => {
+      const { entry } = await (await open()).save(snap(1));
+      const bytes = await readFile(path.join(dir, entry.file));
+      const parts = splitSnapshotFile(bytes);
+      // A flipped byte inside the header line: it no longer parses, and the digest says why.
+      const broken = Buffer.from(bytes);
+      broken[parts.preamble.length + 1] = 0x5b; // '{' -> '['
+      expect(parseSnapshotFile(broken)).toMatchObject({ ok: false, code: 'STORE_INTEGRITY_MISMATCH', message: expect.stringContaining('not UTF-8 JSON') });
+
+      const malformed = { ...parts.header, meta: { ...parts.header.meta, seq: 'one' } };
+      expect(parseSnapshotFile(sealSnapshotFile(malformed, parts.payload))).toMatchObject({ ok: false, code: 'STORE_GARBAGE', message: expect.stringContaining('meta.seq') });
+      const twice = { ...parts.header, types: [...parts.header.types, { typeUrl: parts.header.types[0]!.typeUrl, resources: [] }] };
+      expect(parseSnapshotFile(sealSnapshotFile(twice, parts.payload))).toMatchObject({ ok: false, code: 'STORE_GARBAGE', message: expect.stringContaining('twice') });
+      expect(parseSnapshotFile(sealSnapshotFile(parts.header, parts.payload, 1))).toMatchObject({ ok: false, code: 'STORE_UNKNOWN_FORMAT', message: expect.stringContaining('format 1') });
+      expect(parseSnapshotFile(Buffer.from('switchyard-snapshot 2 md5:00\n'))).toMatchObject({ ok: false, code: 'STORE_GARBAGE' });
+      expect(parseSnapshotFile(Buffer.from('hello\n'))).toMatchObject({ ok: false, code: 'STORE_GARBAGE' });
+      expect(parseSnapshotFile(new Uint8Array(0))).toMatchObject({ ok: false, code: 'STORE_TRUNCATED', message: 'the file is empty' });
+      // Sealed, but a resource is not the message it claims to be.
+      const res = resourcesOf(parts);
+      const junk = Buffer.from([0xff, 0xff, 0xff]);
+      const header = { ...parts.header, types: parts.header.types.map((t, i) => (i === 0 ? { ...t, resources: t.resources.map(([n], j) => [n, j === 0 ? junk.length : t.resources[j]![1]] as [string, number]) } : t)) };
+      const payload = Buffer.concat(res.map(([, , b], i) => (i === 0 ? junk : b)));
+      expect(parseSnapshotFile(sealSnapshotFile(header, payload))).toMatchObject({ ok: false, code: 'STORE_BAD_RESOURCE' });
     });
   });
 
@@ -402,13 +491,13 @@ describe('SnapshotStore', () => {
     it('ignores and removes temp files left by a crash when it opens', async () => {
       const a = await open();
       const v1 = (await a.save(snap(1))).entry.version;
-      const leftovers = [`.00000002-${snap(2).version}.snap.json.4242.0badf00d.tmp`, '.state.json.4242.deadbeef.tmp', '.rejections.jsonl.1.00000000.tmp'];
-      await writeFile(path.join(dir, leftovers[0]!), '{"format":1,"integr');
+      const leftovers = [`.00000002-${snap(2).version}.snap.4242.0badf00d.tmp`, '.state.json.4242.deadbeef.tmp', '.rejections.jsonl.1.00000000.tmp'];
+      await writeFile(path.join(dir, leftovers[0]!), 'switchyard-snapshot 2 sha256:01');
       await writeFile(path.join(dir, leftovers[1]!), '{"format":1,"pinned":"');
       await writeFile(path.join(dir, leftovers[2]!), '');
       const { logger, events } = captureLogger();
       const b = await open({ logger });
-      expect((await readdir(dir)).sort()).toEqual([`00000001-${v1}.snap.json`, 'state.json']);
+      expect((await readdir(dir)).sort()).toEqual([`00000001-${v1}.snap`, 'state.json']);
       expect(events.filter((e) => e.event === 'snapshot_store_temp_removed').map((e) => e.file)).toEqual(expect.arrayContaining(leftovers));
       expect(await b.list()).toMatchObject({ problems: [], entries: [{ seq: 1, version: v1 }] });
       expect((await b.save(snap(2))).entry.seq).toBe(2);
@@ -420,7 +509,7 @@ describe('SnapshotStore', () => {
       await store.save(snap(1));
       await store.pin(snap(1).version);
       await store.recordRejection({ errors: [{ code: 'RULE_BAD_PORT', message: 'port 0' }] });
-      expect((await readdir(nested)).sort()).toEqual([`00000001-${snap(1).version}.snap.json`, 'rejections.jsonl', 'state.json']);
+      expect((await readdir(nested)).sort()).toEqual([`00000001-${snap(1).version}.snap`, 'rejections.jsonl', 'state.json']);
     });
   });
 
