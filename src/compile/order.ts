@@ -29,7 +29,15 @@ export function canonicalize(value: unknown): unknown {
 
 /** A record with keys inserted in sorted order (stable JSON output). */
 export function sortedRecord<T>(entries: Iterable<readonly [string, T]>): Record<string, T> {
-  return Object.fromEntries([...entries].sort((a, b) => compareStrings(a[0], b[0])));
+  const list = [...entries];
+  // Callers usually pass entries already in key order; checking is cheaper than sorting.
+  for (let i = 1; i < list.length; i++) {
+    if (list[i - 1]![0] > list[i]![0]) {
+      list.sort((x, y) => compareStrings(x[0], y[0]));
+      break;
+    }
+  }
+  return Object.fromEntries(list);
 }
 
 function isPlainObject(value: object): boolean {

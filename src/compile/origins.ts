@@ -6,16 +6,29 @@ import type { CompilePlan } from './plan.js';
 import { fallbackRouteName, routingKeyRouteName } from './routes.js';
 import type { CompileOrigins } from './types.js';
 
+/** Where each resource and route comes from; read only when a resource fails validation, so built on first use. */
 export function buildOrigins(plan: CompilePlan): CompileOrigins {
-  const shards: Record<string, SourceLocation> = {};
-  for (const s of plan.shards) shards[s.name] = s.loc;
-  const routes: Record<string, SourceLocation> = {};
-  for (const p of plan.objectives) {
-    routes[fallbackRouteName(p.objective.name)] = p.objective.loc;
-    for (const r of p.reached) routes[routingKeyRouteName(r.routingKey)] = p.objective.loc;
-  }
+  let resources: CompileOrigins['resources'] | undefined;
+  let routes: CompileOrigins['routes'] | undefined;
   return {
-    resources: { [TypeUrl.Cluster]: shards, [TypeUrl.ClusterLoadAssignment]: shards },
-    routes,
+    get resources() {
+      if (!resources) {
+        const shards: Record<string, SourceLocation> = {};
+        for (const s of plan.shards) shards[s.name] = s.loc;
+        resources = { [TypeUrl.Cluster]: shards, [TypeUrl.ClusterLoadAssignment]: shards };
+      }
+      return resources;
+    },
+    get routes() {
+      if (!routes) {
+        const out: Record<string, SourceLocation> = {};
+        for (const p of plan.objectives) {
+          out[fallbackRouteName(p.objective.name)] = p.objective.loc;
+          for (const r of p.reached) out[routingKeyRouteName(r.routingKey)] = p.objective.loc;
+        }
+        routes = out;
+      }
+      return routes;
+    },
   };
 }

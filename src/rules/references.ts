@@ -16,14 +16,22 @@ export interface NamedDefinition {
 
 /** Every occurrence of a name defined more than once gets an error naming the others. */
 export function checkDuplicates(defs: readonly NamedDefinition[]): RuleError[] {
-  const groups = new Map<string, NamedDefinition[]>();
+  // Per kind, the first definition of each name; groups only for names seen again (rare).
+  const first = new Map<RuleKind, Map<string, NamedDefinition>>();
+  const groups = new Map<NamedDefinition, NamedDefinition[]>();
   for (const d of defs) {
-    const key = `${d.kind}\u0000${d.name}`;
-    groups.set(key, [...(groups.get(key) ?? []), d]);
+    let ofKind = first.get(d.kind);
+    if (!ofKind) first.set(d.kind, (ofKind = new Map()));
+    const f = ofKind.get(d.name);
+    if (!f) ofKind.set(d.name, d);
+    else {
+      const group = groups.get(f);
+      if (group) group.push(d);
+      else groups.set(f, [f, d]);
+    }
   }
   const out: RuleError[] = [];
   for (const group of groups.values()) {
-    if (group.length < 2) continue;
     const sorted = [...group].sort((a, b) => compareLocations(a.loc, b.loc));
     for (const d of sorted) {
       const others = sorted.filter((o) => o !== d).map((o) => showLoc(o.loc));
@@ -46,11 +54,15 @@ type RefKind = keyof typeof REF_CODES;
  * @param rules valid rules, one per kind and name, in a deterministic order
  * @param known every name defined per kind, including by documents that failed validation, so a
  *   broken definition is reported once and not again at every reference to it
+ * @param index `rules` per kind and name, when the caller has it already
  */
-export function checkReferences(rules: readonly Rule[], known: ReadonlyMap<RuleKind, ReadonlySet<string>>): RuleError[] {
+export function checkReferences(
+  rules: readonly Rule[],
+  known: ReadonlyMap<RuleKind, ReadonlySet<string>>,
+  index: ReadonlyMap<RuleKind, ReadonlyMap<string, Rule>> = indexByKind(rules),
+): RuleError[] {
   const out: RuleError[] = [];
-  const index = new Map(rules.map((r) => [`${r.kind}\u0000${r.name}`, r]));
-  const byName = (kind: RuleKind, name: string): Rule | undefined => index.get(`${kind}\u0000${name}`);
+  const byName = (kind: RuleKind, name: string): Rule | undefined => index.get(kind)?.get(name);
 
   const ref = (rule: Rule, path: string, kind: RefKind, name: string, what: string): void => {
     const names = known.get(kind) ?? new Set<string>();
@@ -71,7 +83,8 @@ export function checkReferences(rules: readonly Rule[], known: ReadonlyMap<RuleK
     out.push(ruleError(code, fieldLoc(rule, path), `${subjectOf(rule)} ${what}, which ${subjectOf(first)} (${showLoc(first.loc)}) already does`));
   };
 
-  const ordered = [...rules].sort((a, b) => compareLocations(a.loc, b.loc));
+  // Documents arrive in file order already: sorting is only needed when they do not.
+  const ordered = isSorted(rules, (a, b) => compareLocations(a.loc, b.loc)) ? rules : [...rules].sort((a, b) => compareLocations(a.loc, b.loc));
   for (const rule of ordered) {
     switch (rule.kind) {
       case 'Objective':
@@ -144,4 +157,19 @@ export function checkReferences(rules: readonly Rule[], known: ReadonlyMap<RuleK
     }
   }
   return out;
+}
+
+function indexByKind(rules: readonly Rule[]): Map<RuleKind, Map<string, Rule>> {
+  const index = new Map<RuleKind, Map<string, Rule>>();
+  for (const r of rules) {
+    let ofKind = index.get(r.kind);
+    if (!ofKind) index.set(r.kind, (ofKind = new Map()));
+    if (!ofKind.has(r.name)) ofKind.set(r.name, r);
+  }
+  return index;
+}
+
+function isSorted<T>(items: readonly T[], compare: (a: T, b: T) => number): boolean {
+  for (let i = 1; i < items.length; i++) if (compare(items[i - 1]!, items[i]!) > 0) return false;
+  return true;
 }

@@ -30,23 +30,32 @@ export function validateDocument(doc: SourceDocument): ValidatedDocument {
 /** validateDocuments from per-document results, in document order: the cross-document checks and the RuleSet. */
 export function combineValidatedDocuments(validated: readonly ValidatedDocument[], files: readonly RuleFile[] = []): ValidationResult {
   const errors: RuleError[] = [];
-  const rules: Rule[] = [];
   const defs: NamedDefinition[] = [];
   const known = new Map<RuleKind, Set<string>>(RULE_KINDS.map((k) => [k, new Set<string>()]));
+  // Per kind, the first rule of each name (duplicates are reported; references resolve against the first).
+  const firsts = new Map<RuleKind, Map<string, Rule>>(RULE_KINDS.map((k) => [k, new Map<string, Rule>()]));
+  const rules: Rule[] = [];
 
   for (const r of validated) {
-    errors.push(...r.errors);
+    for (const e of r.errors) errors.push(e);
     if (r.named) {
       known.get(r.named.kind)!.add(r.named.name);
       if (!r.broken) defs.push(r.named);
     }
-    if (r.rule) rules.push(r.rule);
+    const rule = r.rule;
+    if (rule) {
+      const ofKind = firsts.get(rule.kind)!;
+      if (!ofKind.has(rule.name)) {
+        ofKind.set(rule.name, rule);
+        rules.push(rule);
+      }
+    }
   }
 
   errors.push(...checkDuplicates(defs));
-  errors.push(...checkReferences(firstPerName(rules), known));
+  errors.push(...checkReferences(rules, known, firsts));
   if (errors.length > 0) return { ok: false, errors: sortRuleErrors(errors) };
-  return { ok: true, ruleSet: buildRuleSet(rules, files) };
+  return { ok: true, ruleSet: buildRuleSet(firsts, files) };
 }
 
 interface OneResult {
@@ -99,21 +108,13 @@ function kindOf(doc: SourceDocument, obj: Record<string, unknown>): RuleKind | R
   );
 }
 
-/** Duplicates are reported separately; references resolve against the first definition. */
-function firstPerName(rules: readonly Rule[]): Rule[] {
-  const seen = new Set<string>();
-  return rules.filter((r) => {
-    const key = `${r.kind}\u0000${r.name}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
-}
-
-function buildRuleSet(rules: readonly Rule[], files: readonly RuleFile[]): RuleSet {
-  const sorted = [...rules].sort((a, b) => compareStrings(a.name, b.name));
-  const of = <K extends Rule['kind']>(kind: K) =>
-    new Map(sorted.filter((r): r is Extract<Rule, { kind: K }> => r.kind === kind).map((r) => [r.name, r] as const));
+function buildRuleSet(firsts: ReadonlyMap<RuleKind, ReadonlyMap<string, Rule>>, files: readonly RuleFile[]): RuleSet {
+  // Maps keyed by name, filled in name order (iteration order is not part of the contract, but stable output is cheap).
+  const of = <K extends Rule['kind']>(kind: K): Map<string, Extract<Rule, { kind: K }>> => {
+    const byName = firsts.get(kind)! as ReadonlyMap<string, Extract<Rule, { kind: K }>>;
+    const names = [...byName.keys()].sort(compareStrings);
+    return new Map(names.map((n) => [n, byName.get(n)!] as const));
+  };
   return {
     objectives: of('Objective'),
     models: of('Model'),
