@@ -85,13 +85,17 @@ export class DeltaStream extends AdsStream {
     const toSend: EncodedResource[] = [];
     const removed: string[] = [];
     let heldBack = false;
+    let skippedRejected = false;
     for (const name of [...candidates].sort()) {
       const r = set.resources.get(name);
       const have = ts.sent.get(name);
       const forced = ts.isForced(name);
       if (r) {
         if (have?.version === r.version && !forced) continue;
-        if (ts.rejectedVersions?.get(name) === r.version && !forced) continue;
+        if (ts.rejectedVersions?.get(name) === r.version && !forced) {
+          skippedRejected = true;
+          continue;
+        }
         toSend.push(r);
       } else if (have ? !held?.has(name) : forced) {
         // Gone from the snapshot, or unknown when subscribed: removed_resources (rule 6).
@@ -111,7 +115,7 @@ export class DeltaStream extends AdsStream {
     ts.clearForced();
     ts.forceAll = false;
     if (toSend.length === 0 && removed.length === 0) {
-      this.markSettled(ts, snapshot.version, sameContent(ts.acked, this.expected(ts, set.resources)));
+      this.markSettled(ts, snapshot.version, sameContent(ts.acked, this.expected(ts, set.resources)), !skippedRejected && !heldBack);
       return undefined;
     }
     const previous = ts.sent;

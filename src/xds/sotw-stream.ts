@@ -71,7 +71,7 @@ export class SotwStream extends AdsStream {
     ts.clearForced();
     // Content keys, not maps, are compared: one string comparison per stream and type.
     if (!forced && (body.contentKey === ts.sentKey || body.contentKey === ts.rejectedKey)) {
-      this.markSettled(ts, snapshot.version, ts.ackedKey === body.contentKey);
+      this.markSettled(ts, snapshot.version, ts.ackedKey === body.contentKey, ts.sentKey === body.contentKey);
       return undefined;
     }
     const previous = ts.sent;

@@ -205,6 +205,7 @@ export abstract class AdsStream {
     ts.lastSentVersion = inflight.version;
     ts.lastSentNonce = inflight.nonce;
     ts.lastSentAt = inflight.sentAt;
+    ts.plannedSnapshot = inflight.snapshotVersion;
     ts.waitingFor = [];
     this.ctx.events.send({
       stream: this,
@@ -219,8 +220,10 @@ export abstract class AdsStream {
   }
 
   /** Nothing is due for this type: if the client ACKed this content, it is in sync with the snapshot. */
-  protected markSettled(ts: TypeState, snapshotVersion: string, ackedIsCurrent: boolean): void {
+  protected markSettled(ts: TypeState, snapshotVersion: string, ackedIsCurrent: boolean, sentIsCurrent: boolean): void {
     ts.dirty = false;
+    // When what was sent is what this snapshot wants, an ACK still in flight counts for it.
+    ts.plannedSnapshot = sentIsCurrent ? snapshotVersion : '';
     if (ts.inflight.length === 0 && ackedIsCurrent) ts.ackedSnapshot = snapshotVersion;
   }
 
@@ -230,24 +233,33 @@ export abstract class AdsStream {
    * clients ACK every response, so any in-flight nonce counts.
    */
   protected acknowledge(ts: TypeState, nonce: string, versionInfo: string, errorMessage: string | undefined, latestOnly: boolean): boolean {
-    const i = ts.inflight.findIndex((f) => f.nonce === nonce);
-    if (i === -1 || (latestOnly && i !== ts.inflight.length - 1)) return false;
+    const last = ts.inflight.length - 1;
+    // SotW answers only the latest nonce: one comparison, no search (the ACK path of every push).
+    let i = last;
+    if (last < 0 || ts.inflight[last]!.nonce !== nonce) {
+      if (latestOnly) return false;
+      i = ts.inflight.findIndex((f) => f.nonce === nonce);
+      if (i === -1) return false;
+    }
     const f = ts.inflight[i]!;
-    ts.inflight = ts.inflight.slice(i + 1);
-    const latencyMs = Date.now() - f.sentAt;
+    ts.inflight = i === last ? [] : ts.inflight.slice(i + 1);
+    const now = Date.now();
+    const latencyMs = now - f.sentAt;
     const base = { stream: this, typeUrl: ts.typeUrl, version: f.version, nonce, snapshotVersion: f.snapshotVersion, latencyMs };
     if (errorMessage === undefined) {
       ts.acked = f.resources;
       ts.ackedKey = f.contentKey;
       ts.ackedVersion = versionInfo || f.version;
-      ts.ackedAt = Date.now();
-      ts.ackedSnapshot = f.snapshotVersion;
+      ts.ackedAt = now;
+      // A response planned for an older snapshot holds what a newer one wants when nothing was
+      // sent since and the content is the same (the type did not change): it counts for the newer.
+      ts.ackedSnapshot = ts.inflight.length === 0 && f.contentKey === ts.sentKey ? ts.plannedSnapshot : f.snapshotVersion;
       ts.rejectedKey = '';
       if (ts.rejectedVersions) for (const r of f.changed ?? []) ts.rejectedVersions.delete(r.name);
       this.ctx.events.ack(base);
     } else {
       ts.ackedVersion = versionInfo;
-      ts.lastNack = { version: f.version, message: errorMessage, at: Date.now() };
+      ts.lastNack = { version: f.version, message: errorMessage, at: now };
       ts.rejectedKey = f.contentKey;
       for (const r of f.changed ?? []) (ts.rejectedVersions ??= new Map()).set(r.name, r.version);
       // The client kept what it had: later responses are planned from its accepted state.

@@ -70,6 +70,8 @@ export class TypeState {
   rejectedVersions: Map<string, string> | undefined;
   /** The snapshot whose content (for this subscription) the client has ACKed. */
   ackedSnapshot = '';
+  /** The snapshot `sent` was last planned against (what the stream should hold for it). */
+  plannedSnapshot = '';
   /** Names gating this type (routes waiting for cluster ACKs), for status. */
   waitingFor: readonly string[] = [];
   /** SotW: highest shared body sequence used on this stream for this type (nonce uniqueness). */

@@ -67,6 +67,25 @@ describe('push order and ACK gating', () => {
     expect(order.lastIndexOf(CDS)).toBeLessThan(order.lastIndexOf(RDS));
   });
 
+  it('counts an ACK of an unchanged type for the newer snapshot published while it was in flight', async () => {
+    h = await startAds(before);
+    const c = await envoyLike('envoy-1');
+    h.provider.publish(withNewCluster);
+    const cds = await c.next(CDS);
+    // Only the routes change next; the CDS response above is still unACKed.
+    const reRouted = topologySnapshot({ clusters: { a: [1001], b: [1002], x: [1009] }, routes: { 'obj/a': 'a', 'obj/b': 'x', 'obj/x': 'x' } });
+    expect(reRouted.type(CDS)!.version).toBe(withNewCluster.type(CDS)!.version);
+    h.provider.publish(reRouted);
+    c.ack(cds, []);
+    const rds = await c.next(RDS);
+    expect(routeClusters(rds)).toEqual(['a', 'x']);
+    const acked = nextEvent(h.server, 'ack', (e) => e.typeUrl === RDS && e.version === reRouted.type(RDS)!.version);
+    c.ack(rds, ['model-serving']);
+    await acked;
+    const types = h.server.streamStatuses()[0]!.types;
+    expect(Object.fromEntries(types.map((t) => [t.typeUrl, t.ackedSnapshot]))).toEqual({ [CDS]: reRouted.version, [EDS]: reRouted.version, [RDS]: reRouted.version });
+  });
+
   it('keeps a NACKed cluster from ever being named by routes sent to that stream', async () => {
     h = await startAds(before);
     const c = await envoyLike('envoy-1');
