@@ -45,7 +45,7 @@ import { writeRuleFiles } from './gen-rules.js';
 
 export interface BenchReloadOptions {
   size?: GenerateOptions;
-  /** Single-file edits measured. Default 10. */
+  /** Single-file edits measured. Default 20. */
   edits?: number;
   /** Edits through a real watcher, for its debounce. Default 5; 0 skips the watcher phase. */
   watcherEdits?: number;
@@ -71,6 +71,17 @@ function cpuMs(): number {
 
 const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+/**
+ * Quiesce before a timed step: rule edits arrive seconds apart, and V8 collects the previous
+ * edit's garbage while the process idles. A forced full GC stands in for that; its sweeping runs
+ * on helper threads after gc() returns, so it gets a moment to finish instead of landing inside
+ * the timed window (which measured ~20 ms of GC that an idle server would not have).
+ */
+const quiesce = async (): Promise<void> => {
+  gc();
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  await tick();
+};
 
 /** Times the pipeline's phases through its target: when offer() was called and when it resolved. */
 class TimedTarget implements PublishTarget {
@@ -97,7 +108,7 @@ class TimedTarget implements PublishTarget {
 
 export async function benchReload(options: BenchReloadOptions = {}): Promise<Record<string, number>> {
   const size = options.size ?? { objectives: 1000, models: 5000, shards: 200, seed: 1 };
-  const editCount = options.edits ?? 10;
+  const editCount = options.edits ?? 20;
   const watcherEdits = options.watcherEdits ?? 5;
   const rulesDir = await mkdtemp(path.join(os.tmpdir(), 'switchyard-bench-rules-'));
   const snapshotDir = await mkdtemp(path.join(os.tmpdir(), 'switchyard-bench-snapshots-'));
@@ -124,8 +135,7 @@ export async function benchReload(options: BenchReloadOptions = {}): Promise<Rec
     const pipeline = new RulesPipeline({ rulesDir, target, logger: pipelineLogger });
 
     // ---- cold: the directory read for the first time.
-    gc();
-    await tick();
+    await quiesce();
     let t0 = performance.now();
     const cold = await pipeline.reload('startup');
     if (cold.status === 'rejected') throw new Error(`generated rules rejected: ${JSON.stringify(cold.issues.slice(0, 3))}`);
@@ -140,8 +150,7 @@ export async function benchReload(options: BenchReloadOptions = {}): Promise<Rec
     // ---- full compile: compile + validate + encode + version of the whole rule set, no caches.
     const full: number[] = [];
     for (let i = 0; i < 7; i++) {
-      gc();
-      await tick();
+      await quiesce();
       const s = performance.now();
       const compiled = compile(reference.ruleSet);
       if (validationIssues(compiled).length > 0) throw new Error('generated rules do not validate');
@@ -152,8 +161,7 @@ export async function benchReload(options: BenchReloadOptions = {}): Promise<Rec
     figures['reload.full_compile.min_ms'] = round(Math.min(...full));
 
     // ---- a reload without a hint and without a change: a full scan (stats), nothing re-read.
-    gc();
-    await tick();
+    await quiesce();
     t0 = performance.now();
     await pipeline.reload('rescan');
     figures['reload.rescan.total_ms'] = round(target.offerDoneAt - t0);
@@ -172,8 +180,7 @@ export async function benchReload(options: BenchReloadOptions = {}): Promise<Rec
       const abs = path.join(rulesDir, rel);
       const text = await readFile(abs, 'utf8');
       const next = text.replace(/timeoutMs: (\d+)/, (_m, n: string) => `timeoutMs: ${Number(n) + 1 + i}`);
-      gc();
-      await tick();
+      await quiesce();
       const c0 = cpuMs();
       const start = performance.now();
       await writeFile(abs, next);

@@ -137,6 +137,12 @@ export abstract class AdsStream {
     this.pump();
   }
 
+  /** The write callback, one per stream rather than one closure per write. */
+  private readonly written = (): void => {
+    this.writing = false;
+    this.pump();
+  };
+
   /**
    * Sends at most one response at a time, the first due type in push order. The next response is
    * planned only when the previous write completed, so a stream that does not read holds at most
@@ -151,10 +157,7 @@ export abstract class AdsStream {
       const bytes = this.plan(ts, snapshot);
       if (!bytes) continue;
       this.writing = true;
-      this.call.write(bytes, () => {
-        this.writing = false;
-        this.pump();
-      });
+      this.call.write(bytes, this.written);
       return;
     }
   }
