@@ -62,11 +62,11 @@ export const ERROR_CATALOG = {
   },
   RULE_MISSING_KIND: {
     title: 'a rule document has no kind',
-    hint: 'add kind: Objective, Model, Shard, Experiment, TrafficShift, Migration, Shadow, Override or Client',
+    hint: 'add kind: Objective, Model, Shard, Experiment, TrafficShift, Migration, Shadow, Override, Client or RolloutPolicy',
   },
   RULE_UNKNOWN_KIND: {
     title: 'a rule document has a kind Switchyard does not know',
-    hint: 'use one of: Objective, Model, Shard, Experiment, TrafficShift, Migration, Shadow, Override, Client',
+    hint: 'use one of: Objective, Model, Shard, Experiment, TrafficShift, Migration, Shadow, Override, Client, RolloutPolicy',
   },
   RULE_UNKNOWN_FIELD: {
     title: 'a rule has a field its kind does not define',
