@@ -4,6 +4,7 @@
 // layer refuses them.
 import protobuf from 'protobufjs';
 import { envoyRoot } from './envoy-root.js';
+import { EncodeValueError, encodePlain, type Segment } from './encoder.js';
 
 export const TYPE_PREFIX = 'type.googleapis.com/';
 
@@ -44,8 +45,9 @@ function isPackedAny(v: unknown): v is PackedAny {
   return typeof v === 'object' && v !== null && typeof (v as PackedAny).type_url === 'string' && (v as PackedAny).value instanceof Uint8Array;
 }
 
-// The shape check runs on every resource of every snapshot (a RouteConfiguration can hold
-// thousands of routes), so it works from a per-type cache of field facts instead of protobufjs
+// The shape check: the rules the direct encoder (encoder.ts) applies while encoding. It runs when
+// that encoder refuses an object, to word the error (the first offending field in key order), and
+// before a protobufjs fallback. It works from a per-type cache of field facts instead of protobufjs
 // reflection (whose fullName getter rebuilds the name on each call), and it builds the path of the
 // offending field only when it throws.
 
@@ -96,9 +98,6 @@ function fieldsOf(info: ShapeInfo): Map<string, FieldInfo> {
   info.fields = fields;
   return fields;
 }
-
-/** A path segment: a field name, a repeated-field index, or a map key. */
-type Segment = string | number | { readonly mapKey: string };
 
 function formatPath(path: readonly Segment[]): string {
   let out = '';
@@ -153,8 +152,26 @@ function isWellKnownScalarWrapper(fullName: string): boolean {
   return fullName.startsWith('.google.protobuf.') && fullName !== '.google.protobuf.Any';
 }
 
-/** Encodes `obj` as `typeName`, refusing unknown fields. */
+/**
+ * Encodes `obj` as `typeName`, refusing unknown fields, Any fields not built with packAny() and
+ * enum values that are neither a known name nor a number.
+ */
 export function encodeMessage(typeName: string, obj: object): Uint8Array {
+  const type = messageType(typeName);
+  try {
+    return encodePlain(type, obj);
+  } catch (err) {
+    const info = shapeOf(type);
+    // The direct encoder only detects shape errors; checkShape words them (first one in key order).
+    checkShape(info, obj, [], info.name);
+    if (err instanceof EncodeValueError) throw new MessageShapeError(info.name, formatPath(err.path), err.message);
+    // What the direct encoder leaves to protobufjs (see encoder.ts): same bytes, or its error.
+    return type.encode(type.fromObject(obj)).finish();
+  }
+}
+
+/** The old path, protobufjs' own conversion and encoder (reference for tests and benchmarks). */
+export function encodeMessageWithProtobufjs(typeName: string, obj: object): Uint8Array {
   const type = messageType(typeName);
   const info = shapeOf(type);
   checkShape(info, obj, [], info.name);

@@ -182,7 +182,7 @@ export class EncodeCache {
       return hit.bytes;
     }
     this.stats.fragmentMisses++;
-    // A copy of its own: protobufjs output may be a slice of a shared pool a long-lived fragment would pin.
+    // A copy of its own: encodeMessage output may be a slice of Buffer's shared pool a long-lived fragment would pin.
     const bytes = new Uint8Array(encodeMessage(typeName, el));
     this.fragments.set(el, { typeName, bytes });
     return bytes;
