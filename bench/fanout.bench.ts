@@ -364,6 +364,11 @@ interface Child<In, Out> {
   exited: Promise<number | null>;
 }
 
+/** Extra node flags for the server child only (diagnosis, e.g. BENCH_SERVER_NODE_FLAGS=--trace-gc). */
+function serverNodeFlags(): string[] {
+  return (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
+}
+
 function forkChild<In, Out extends { type: string }>(script: string, extraExecArgv: string[], onMessage?: (m: Out) => void): Child<In, Out> {
   const proc = fork(path.join(here, script), [], {
     cwd: repoRoot,
@@ -484,7 +489,7 @@ export async function runFanout(kind: ServerKind, streams: number, opts: FanoutO
   const log = opts.log ?? ((l: string) => console.log(l));
   const label = `[${kind} N=${streams}]`;
   const script = kind === 'switchyard' ? 'fanout-server.ts' : 'fanout-baseline-server.ts';
-  const server = forkChild<ToServer, FromServer>(script, []);
+  const server = forkChild<ToServer, FromServer>(script, serverNodeFlags());
   const profiles: string[] = [];
   if (opts.profile) {
     mkdirSync(opts.profileDir, { recursive: true });

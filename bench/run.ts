@@ -49,7 +49,7 @@ const fanoutOptions: FanoutOptions = {
   streams: (list(opt('streams', 'BENCH_STREAMS')) ?? (quick ? ['200'] : ['1000', '10000'])).map(Number),
   perConnection: num('per-connection', 'BENCH_PER_CONNECTION', 100),
   batch: num('batch', 'BENCH_BATCH', 1000),
-  triggers: num('triggers', 'BENCH_TRIGGERS', quick ? 2 : 5),
+  triggers: num('triggers', 'BENCH_TRIGGERS', quick ? 2 : 10),
   warmup: Number(opt('warmup', 'BENCH_WARMUP') ?? 1),
   servers,
   profileDir: path.join(resultsDir, 'profiles'),

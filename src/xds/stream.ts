@@ -245,14 +245,17 @@ export abstract class AdsStream {
       if (i === -1) return false;
     }
     const f = ts.inflight[i]!;
-    ts.inflight = i === last ? [] : ts.inflight.slice(i + 1);
+    // Emptied in place: no new array per ACK (fan-out garbage that outlives a scavenge costs a full GC).
+    if (i === last) ts.inflight.length = 0;
+    else ts.inflight = ts.inflight.slice(i + 1);
     const now = Date.now();
     const latencyMs = now - f.sentAt;
     const base = { stream: this, typeUrl: ts.typeUrl, version: f.version, nonce, snapshotVersion: f.snapshotVersion, latencyMs };
     if (errorMessage === undefined) {
       ts.acked = f.resources;
       ts.ackedKey = f.contentKey;
-      ts.ackedVersion = versionInfo || f.version;
+      // The sent string when equal: the decoded copy would be kept per stream until the next ACK.
+      ts.ackedVersion = !versionInfo || versionInfo === f.version ? f.version : versionInfo;
       ts.ackedAt = now;
       // A response planned for an older snapshot holds what a newer one wants when nothing was
       // sent since and the content is the same (the type did not change): it counts for the newer.
