@@ -298,8 +298,15 @@ export interface FanoutOptions {
   perConnection: number;
   /** Streams opened at a time while connecting. */
   batch: number;
-  /** Measured route changes per run (the median of each percentile is reported). */
+  /** Measured route changes per server and stream count, over all rounds (the median of each percentile is reported). */
   triggers: number;
+  /**
+   * Rounds per stream count: each round runs every server once (a fresh server and fresh
+   * clients), alternating which goes first, and the route changes of all rounds are pooled. Load
+   * from other processes drifts over minutes; interleaving spreads it over both servers instead of
+   * landing on whichever ran second. Default 1.
+   */
+  rounds?: number;
   /** Route changes before measuring (JIT warm-up), not reported. */
   warmup: number;
   servers: ServerKind[];
@@ -484,7 +491,7 @@ async function quietMoment(maxMs: number): Promise<boolean> {
 
 const fmt = (n: number, d = 1): string => (Number.isFinite(n) ? n.toFixed(d) : '-');
 
-/** One server kind at one stream count. */
+/** One server kind at one stream count (one round: `opts.triggers` measured route changes). */
 export async function runFanout(kind: ServerKind, streams: number, opts: FanoutOptions): Promise<FanoutRun> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const label = `[${kind} N=${streams}]`;
@@ -562,7 +569,6 @@ export async function runFanout(kind: ServerKind, streams: number, opts: FanoutO
       }
       await new Promise((r) => setTimeout(r, 200));
     }
-    const med = (k: keyof TriggerFigures): number => median(triggers.map((t) => t[k]));
     return {
       server: kind,
       streams,
@@ -572,19 +578,33 @@ export async function runFanout(kind: ServerKind, streams: number, opts: FanoutO
       memIdle: idle.mem,
       rssPerStreamKB,
       heapPerStreamKB,
-      triggers,
-      p50: med('p50'),
-      p90: med('p90'),
-      p99: med('p99'),
-      max: med('max'),
-      serverCpuMs: med('serverCpuMs'),
-      publishSyncMs: med('publishSyncMs'),
+      ...triggerMedians(triggers),
       ...(profiles.length > 0 ? { profiles } : {}),
     };
   } finally {
     if (clients) await stopChild(clients as Child<unknown, { type: string }>, { type: 'close' }, 'clients');
     await stopChild(server as Child<unknown, { type: string }>, { type: 'stop' }, 'server');
   }
+}
+
+type TriggerMedians = Pick<FanoutRun, 'triggers' | 'p50' | 'p90' | 'p99' | 'max' | 'serverCpuMs' | 'publishSyncMs'>;
+
+function triggerMedians(triggers: TriggerFigures[]): TriggerMedians {
+  const med = (k: keyof TriggerFigures): number => median(triggers.map((t) => t[k]));
+  return { triggers, p50: med('p50'), p90: med('p90'), p99: med('p99'), max: med('max'), serverCpuMs: med('serverCpuMs'), publishSyncMs: med('publishSyncMs') };
+}
+
+/** Rounds of one server pooled: route changes together, memory the median round's. */
+function poolRounds(runs: FanoutRun[]): FanoutRun {
+  if (runs.length === 1) return runs[0]!;
+  const byRss = [...runs].sort((a, b) => a.rssPerStreamKB - b.rssPerStreamKB);
+  const mid = byRss[Math.floor((byRss.length - 1) / 2)]!;
+  const profiles = runs.flatMap((r) => r.profiles ?? []);
+  return {
+    ...mid,
+    ...triggerMedians(runs.flatMap((r) => r.triggers)),
+    ...(profiles.length > 0 ? { profiles } : {}),
+  };
 }
 
 export const TARGET_P99_RATIO = 1.2;
@@ -612,9 +632,21 @@ export interface FanoutReport {
 /** Runs every stream count against every server kind; the caller prints the table. */
 export async function benchFanout(opts: FanoutOptions): Promise<FanoutReport> {
   const rows: FanoutRow[] = [];
+  const rounds = Math.max(1, opts.rounds ?? 1);
+  const log = opts.log ?? ((l: string) => console.log(l));
   for (const n of opts.streams) {
     const row: FanoutRow = { streams: n };
-    for (const kind of opts.servers) row[kind] = await runFanout(kind, n, opts);
+    const runs = new Map<ServerKind, FanoutRun[]>(opts.servers.map((k) => [k, []]));
+    for (let round = 0; round < rounds; round++) {
+      // Alternate who goes first, so a drift in background load is shared.
+      const order = round % 2 === 0 ? opts.servers : [...opts.servers].reverse();
+      if (rounds > 1) log(`-- N=${n} round ${round + 1}/${rounds}: ${order.join(', ')}`);
+      // Triggers spread over the rounds; profiles (one file per server and N) in the first round only.
+      const perRound = Math.ceil(opts.triggers / rounds);
+      const roundOpts = round === 0 ? { ...opts, triggers: perRound } : { ...opts, triggers: perRound, profile: undefined };
+      for (const kind of order) runs.get(kind)!.push(await runFanout(kind, n, roundOpts));
+    }
+    for (const [kind, list] of runs) row[kind] = poolRounds(list);
     if (row.switchyard && row.baseline) {
       row.p99Ratio = row.switchyard.p99 / row.baseline.p99;
       row.cpuRatio = row.switchyard.serverCpuMs / row.baseline.serverCpuMs;
@@ -634,6 +666,11 @@ function noiseNote(rows: FanoutRow[]): string[] {
   const wall = runs.flatMap((r) => r.triggers).reduce((s, t) => s + t.wallMs, 0);
   if (wall === 0 || foreign < 0.1 * wall || foreign < 250) return [];
   return [`NOTE: other processes used ${((100 * foreign) / wall).toFixed(0)}% of one core during the route changes (${fmt(foreign / 1000, 1)} s CPU over ${fmt(wall / 1000, 1)} s): figures are noisy, rerun on a quiet machine.`];
+}
+
+function roundedTriggers(opts: FanoutOptions): number {
+  const rounds = Math.max(1, opts.rounds ?? 1);
+  return Math.ceil(opts.triggers / rounds) * rounds;
 }
 
 function formatTable(rows: FanoutRow[], opts: FanoutOptions): string {
@@ -669,7 +706,8 @@ function formatTable(rows: FanoutRow[], opts: FanoutOptions): string {
   return [
     '',
     `Fan-out: route change to N SotW streams (wildcard CDS + EDS x${CLUSTER_COUNT} + RDS "${ROUTE_CONFIG}"), ${opts.perConnection} streams per HTTP/2 connection, ` +
-      `median of ${opts.triggers} route changes after ${opts.warmup} warm-up; latency = trigger -> RDS response with the new version, per stream.`,
+      `median of ${roundedTriggers(opts)} route changes per server${(opts.rounds ?? 1) > 1 ? ` pooled from ${opts.rounds} interleaved rounds (fresh server and clients each, ${opts.warmup} warm-up each)` : ` after ${opts.warmup} warm-up`}; ` +
+      'latency = trigger -> RDS response with the new version, per stream.',
     `Targets: p99 <= ${TARGET_P99_RATIO}x baseline p99; RSS <= ${TARGET_KB_PER_STREAM} KB per idle stream at ${MEMORY_TARGET_STREAMS} streams (KB = 1024 B; RSS KB/stream = (RSS idle - RSS before streams) / N).`,
     row(head),
     row(widths.map((w) => '-'.repeat(w))),

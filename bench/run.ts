@@ -3,10 +3,10 @@
 // edit to published version through the real pipeline and store). Prints the figures and writes
 // bench/results/latest.json.
 //
-//   node --expose-gc --import tsx bench/run.ts [--quick] [--streams=1000,10000] [--triggers=5]
+//   node --expose-gc --import tsx bench/run.ts [--quick] [--streams=1000,10000] [--triggers=12] [--rounds=3]
 //        [--warmup=1] [--per-connection=100] [--batch=1000] [--servers=baseline,switchyard]
 //        [--profile=cpu|heap] [--only=fanout|compile|reload|resolve|rollout]
-// Environment equivalents: BENCH_STREAMS, BENCH_TRIGGERS, BENCH_WARMUP, BENCH_PER_CONNECTION,
+// Environment equivalents: BENCH_STREAMS, BENCH_TRIGGERS, BENCH_ROUNDS, BENCH_WARMUP, BENCH_PER_CONNECTION,
 // BENCH_BATCH, BENCH_SERVERS, BENCH_PROFILE, BENCH_ONLY (arguments win).
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -49,7 +49,8 @@ const fanoutOptions: FanoutOptions = {
   streams: (list(opt('streams', 'BENCH_STREAMS')) ?? (quick ? ['200'] : ['1000', '10000'])).map(Number),
   perConnection: num('per-connection', 'BENCH_PER_CONNECTION', 100),
   batch: num('batch', 'BENCH_BATCH', 1000),
-  triggers: num('triggers', 'BENCH_TRIGGERS', quick ? 2 : 10),
+  triggers: num('triggers', 'BENCH_TRIGGERS', quick ? 2 : 12),
+  rounds: num('rounds', 'BENCH_ROUNDS', quick || profile ? 1 : 3),
   warmup: Number(opt('warmup', 'BENCH_WARMUP') ?? 1),
   servers,
   profileDir: path.join(resultsDir, 'profiles'),

@@ -131,10 +131,29 @@ export abstract class AdsStream {
     return String(++this.nonceSeq);
   }
 
-  /** The provider may hold a new snapshot for this node: re-plan every type. */
+  /**
+   * The provider may hold a new snapshot for this node: re-plan every type whose content changed.
+   * A type whose version is the one its last plan concluded on would plan to the same result
+   * (whatever else a plan reads, requests and ACKs mark dirty themselves): it only moves to the
+   * new snapshot. On a route change that spares every stream its CDS and EDS plans.
+   */
   snapshotChanged(): void {
-    for (const ts of this.ordered) ts.dirty = true;
+    const snapshot = this.node && !this.closed ? this.ctx.provider.snapshotFor(this.node) : undefined;
+    for (const ts of this.ordered) {
+      if (!ts.dirty && snapshot && this.stillPlanned(ts, snapshot)) continue;
+      ts.dirty = true;
+    }
     this.pump();
+  }
+
+  private stillPlanned(ts: TypeState, snapshot: ServedSnapshot): boolean {
+    const set = snapshot.type(ts.typeUrl);
+    if (!set || set.version !== ts.plannedTypeVersion || ts.heldBack || ts.forceAll || ts.forcedNames().size > 0) return false;
+    if (ts.plannedSnapshot !== '') {
+      ts.plannedSnapshot = snapshot.version;
+      if (ts.inflight.length === 0 && ts.ackedKey === ts.sentKey) ts.ackedSnapshot = snapshot.version;
+    }
+    return true;
   }
 
   /** The write callback, one per stream rather than one closure per write. */
@@ -155,6 +174,8 @@ export abstract class AdsStream {
     for (const ts of this.ordered) {
       if (!ts.dirty) continue;
       const bytes = this.plan(ts, snapshot);
+      // Concluded (sent or settled, not waiting on cluster ACKs): remember on which content.
+      if (!ts.dirty) ts.plannedTypeVersion = snapshot.type(ts.typeUrl)?.version ?? '';
       if (!bytes) continue;
       this.writing = true;
       this.call.write(bytes, this.written);

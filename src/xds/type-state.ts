@@ -72,6 +72,8 @@ export class TypeState {
   ackedSnapshot = '';
   /** The snapshot `sent` was last planned against (what the stream should hold for it). */
   plannedSnapshot = '';
+  /** Type version of the snapshot the last concluded plan used ('' = none): unchanged content needs no new plan. */
+  plannedTypeVersion = '';
   /** Names gating this type (routes waiting for cluster ACKs), for status. */
   waitingFor: readonly string[] = [];
   /** SotW: highest shared body sequence used on this stream for this type (nonce uniqueness). */

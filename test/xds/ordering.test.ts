@@ -86,6 +86,25 @@ describe('push order and ACK gating', () => {
     expect(Object.fromEntries(types.map((t) => [t.typeUrl, t.ackedSnapshot]))).toEqual({ [CDS]: reRouted.version, [EDS]: reRouted.version, [RDS]: reRouted.version });
   });
 
+  it('sends only the changed type on a route change; the unchanged ones move to the new snapshot as they are', async () => {
+    h = await startAds(before);
+    const c = await envoyLike('envoy-1');
+    const sent: string[] = [];
+    h.server.on('send', (e) => sent.push(e.typeUrl));
+    const reRouted = topologySnapshot({ clusters: { a: [1001], b: [1002] }, routes: { 'obj/a': 'b', 'obj/b': 'a' } });
+    expect(reRouted.type(CDS)!.version).toBe(before.type(CDS)!.version);
+    h.provider.publish(reRouted);
+    const rds = await c.next(RDS);
+    const acked = nextEvent(h.server, 'ack', (e) => e.typeUrl === RDS && e.version === reRouted.type(RDS)!.version);
+    c.ack(rds, ['model-serving']);
+    await acked;
+    expect(sent).toEqual([RDS]);
+    expect(c.pending(CDS)).toHaveLength(0);
+    expect(c.pending(EDS)).toHaveLength(0);
+    const types = h.server.streamStatuses()[0]!.types;
+    expect(Object.fromEntries(types.map((t) => [t.typeUrl, t.ackedSnapshot]))).toEqual({ [CDS]: reRouted.version, [EDS]: reRouted.version, [RDS]: reRouted.version });
+  });
+
   it('keeps a NACKed cluster from ever being named by routes sent to that stream', async () => {
     h = await startAds(before);
     const c = await envoyLike('envoy-1');
