@@ -1,7 +1,8 @@
 // Per-proxy sync status as operators read it (like istioctl proxy-status): for each ADS stream and
-// each type, SYNCED when the content it ACKed is the live snapshot's, STALE when it ACKed an older
-// one (or has not ACKed what was sent), NACKED when its last NACK is newer than its last ACK,
-// NOT SENT when it subscribed and got nothing yet, NOT SUBSCRIBED when it never asked.
+// each type, SYNCED when the content it ACKed is its target's (the snapshot the server delivers to
+// it now: the live one, or during a rollout the last good one until its wave opens), STALE when it
+// ACKed an older one (or has not ACKed what was sent), NACKED when its last NACK is newer than its
+// last ACK, NOT SENT when it subscribed and got nothing yet, NOT SUBSCRIBED when it never asked.
 import { isGrpcClient } from '../xds/node-info.js';
 import type { NodeInfo, ServedSnapshot } from '../xds/provider.js';
 import type { StreamStatus, TypeStatus } from '../xds/stream-status.js';
@@ -28,18 +29,18 @@ function requiredTypes(kind: ClientKind, present: ReadonlySet<string>): string[]
   return [...present];
 }
 
-export function syncStatus(t: TypeStatus, live: string | undefined): SyncStatus {
+export function syncStatus(t: TypeStatus, target: string | undefined): SyncStatus {
   if (t.lastNack && (t.ackedAt === null || Date.parse(t.lastNack.at) >= Date.parse(t.ackedAt))) return 'NACKED';
   if (t.lastSentVersion === '') return 'NOT SENT';
-  if (live !== undefined && t.ackedSnapshot === live) return 'SYNCED';
+  if (target !== undefined && t.ackedSnapshot === target) return 'SYNCED';
   return 'STALE';
 }
 
-function typeView(t: TypeStatus, live: string | undefined): TypeSyncView {
+function typeView(t: TypeStatus, target: string | undefined): TypeSyncView {
   return {
     typeUrl: t.typeUrl,
     type: t.type,
-    status: syncStatus(t, live),
+    status: syncStatus(t, target),
     ackedVersion: t.ackedVersion,
     ackedSnapshot: t.ackedSnapshot,
     lastSentVersion: t.lastSentVersion,
@@ -100,22 +101,26 @@ function clustersCovered(st: StreamStatus, live: ServedSnapshot): boolean {
   return true;
 }
 
-export function proxyView(st: StreamStatus, live: ServedSnapshot | undefined): ProxyView {
-  const liveVersion = live?.version;
+/**
+ * @param target the snapshot the server delivers to this proxy now (a rollout's snapshotFor(node));
+ *   the live one when there is no rollout.
+ */
+export function proxyView(st: StreamStatus, target: ServedSnapshot | undefined): ProxyView {
+  const targetVersion = target?.version;
   const kind = clientKind(st.node);
   const present = new Map(st.types.map((t) => [t.typeUrl, t]));
   const typeUrls = [...STATUS_TYPES, ...[...present.keys()].filter((t) => !STATUS_TYPES.includes(t)).sort((a, b) => PUSH_ORDER.indexOf(a) - PUSH_ORDER.indexOf(b))];
-  const types = typeUrls.map((t) => (present.has(t) ? typeView(present.get(t)!, liveVersion) : notSubscribed(t)));
+  const types = typeUrls.map((t) => (present.has(t) ? typeView(present.get(t)!, targetVersion) : notSubscribed(t)));
   const acked = new Set(types.filter((t) => t.status !== 'NOT SUBSCRIBED' && t.ackedSnapshot !== '').map((t) => t.ackedSnapshot));
   const required = requiredTypes(kind, new Set(present.keys()));
   const converged =
-    live !== undefined &&
+    target !== undefined &&
     required.length > 0 &&
     required.every((u) => {
       const t = types.find((x) => x.typeUrl === u);
       return t !== undefined && t.status === 'SYNCED' && !t.pendingAck;
     }) &&
-    clustersCovered(st, live);
+    clustersCovered(st, target);
   return {
     streamId: st.streamId,
     nodeId: st.node.id,
@@ -127,14 +132,18 @@ export function proxyView(st: StreamStatus, live: ServedSnapshot | undefined): P
     locality: st.node.locality ? { ...st.node.locality } : null,
     connectedSince: st.connectedSince,
     version: acked.size === 1 ? [...acked][0]! : null,
+    target: targetVersion ?? null,
     converged,
     types,
   };
 }
 
-/** Proxies sorted by node id, then stream id (stable output). */
-export function proxyViews(statuses: readonly StreamStatus[], live: ServedSnapshot | undefined): ProxyView[] {
+/**
+ * Proxies sorted by node id, then stream id (stable output). `targetFor` answers which snapshot
+ * the server delivers to a node now (the rollout provider's snapshotFor); without it, `live`.
+ */
+export function proxyViews(statuses: readonly StreamStatus[], live: ServedSnapshot | undefined, targetFor?: (node: NodeInfo) => ServedSnapshot | undefined): ProxyView[] {
   return statuses
-    .map((s) => proxyView(s, live))
+    .map((s) => proxyView(s, targetFor && s.node.id !== '' ? (targetFor(s.node) ?? live) : live))
     .sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0) || Number(a.streamId.slice(1)) - Number(b.streamId.slice(1)));
 }

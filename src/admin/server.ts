@@ -22,7 +22,7 @@ import { contentOfSnapshot, diffContents, isIdentical } from './diff.js';
 import { AdminHttpError, bearerMatches, errorBody, httpStatusOf, isLoopback, readJsonBody, sendJson, sendText } from './http.js';
 import { AdminMetrics } from './metrics.js';
 import { proxyViews } from './proxies.js';
-import type { DiffView, ProxiesView, ResolverTableView, ResumeView, RollbackView, RuleErrorsView, SnapshotListView, SnapshotRef } from './types.js';
+import type { DiffView, ProxiesView, ProxyView, ResolverTableView, ResumeView, RollbackView, RuleErrorsView, SnapshotListView, SnapshotRef } from './types.js';
 import { entryView, parseTypeFilter, snapshotDetail, type LiveState } from './views.js';
 
 export interface AdminServerOptions {
@@ -287,13 +287,20 @@ export class AdminServer {
 
   private proxiesView(): ProxiesView {
     const live = this.options.controlPlane.liveSnapshot;
-    const proxies = proxyViews(this.options.ads.streamStatuses(), live);
+    const provider = this.options.rollout?.provider;
+    const proxies = proxyViews(this.options.ads.streamStatuses(), live, provider ? (node) => provider.snapshotFor(node) : undefined);
+    const onLive = (p: ProxyView): boolean => p.converged && live !== undefined && p.target === live.version;
     return {
       live: live?.version ?? null,
       pinned: this.options.controlPlane.pinnedVersion ?? null,
       at: new Date().toISOString(),
       proxies,
-      summary: { total: proxies.length, converged: proxies.filter((p) => p.converged).length, nacked: proxies.filter((p) => p.types.some((t) => t.status === 'NACKED')).length },
+      summary: {
+        total: proxies.length,
+        converged: proxies.filter(onLive).length,
+        waitingForWave: proxies.filter((p) => p.converged && !onLive(p)).length,
+        nacked: proxies.filter((p) => p.types.some((t) => t.status === 'NACKED')).length,
+      },
     };
   }
 
@@ -316,7 +323,7 @@ export class AdminServer {
     // Streams that have not sent a request yet (no node) are not proxies yet: they do not count.
     const met = (v: ProxiesView): boolean => {
       const identified = v.proxies.filter((p) => p.nodeId !== '' || p.types.some((t) => t.status !== 'NOT SUBSCRIBED'));
-      return v.live !== null && (!version || v.live.startsWith(version)) && identified.length >= min && identified.every((p) => p.converged);
+      return v.live !== null && (!version || v.live.startsWith(version)) && identified.length >= min && identified.every((p) => p.converged && p.target === v.live);
     };
     const started = Date.now();
     const view = await new Promise<ProxiesView | undefined>((resolve) => {

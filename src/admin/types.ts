@@ -151,7 +151,12 @@ export interface ProxyView {
   readonly connectedSince: string;
   /** The snapshot every subscribed type ACKed; null when the types disagree or none ACKed. */
   readonly version: string | null;
-  /** Every expected type SYNCED on the live version, nothing in flight, every routed cluster subscribed. */
+  /**
+   * The snapshot the server delivers to this proxy now: the live one, or during a staged rollout
+   * the last good one until the proxy's wave opens. Type statuses compare with it.
+   */
+  readonly target: string | null;
+  /** Every expected type SYNCED on the target, nothing in flight, every routed cluster subscribed. */
   readonly converged: boolean;
   readonly types: TypeSyncView[];
 }
@@ -161,7 +166,11 @@ export interface ProxiesView {
   readonly pinned: string | null;
   readonly at: string;
   readonly proxies: ProxyView[];
-  readonly summary: { readonly total: number; readonly converged: number; readonly nacked: number };
+  /**
+   * converged: on the live version; waitingForWave: converged on an older target because their
+   * rollout wave has not opened yet.
+   */
+  readonly summary: { readonly total: number; readonly converged: number; readonly waitingForWave: number; readonly nacked: number };
   /** Present when the request asked to wait (?wait=synced). */
   readonly wait?: { readonly condition: string; readonly met: boolean; readonly waitedMs: number };
 }

@@ -26,6 +26,12 @@ function statusCell(p: ProxyView, typeUrl: string): string {
   return t ? COLUMN[t.status] : '-';
 }
 
+/** The version a proxy holds; during a rollout, a proxy whose wave has not opened is told apart. */
+function versionCell(p: ProxyView, live: string | null): string {
+  const held = p.version ?? (p.types.some((t) => t.ackedSnapshot) ? 'mixed' : '-');
+  return live !== null && p.target !== null && p.target !== live ? `${held} (rollout wave not open yet)` : held;
+}
+
 function clientCell(p: ProxyView): string {
   return `${p.client}/${p.protocol}`;
 }
@@ -46,12 +52,13 @@ export function renderStatus(proxies: ProxiesView, list: SnapshotListView | unde
   else {
     out += table(
       ['NODE', 'CLUSTER', 'CLIENT', ...STATUS_TYPES.map(shortName), 'VERSION'],
-      proxies.proxies.map((p) => [p.nodeId || '(no request yet)', p.cluster || '-', clientCell(p), ...STATUS_TYPES.map((t) => statusCell(p, t)), p.version ?? (p.types.some((t) => t.ackedSnapshot) ? 'mixed' : '-')]),
+      proxies.proxies.map((p) => [p.nodeId || '(no request yet)', p.cluster || '-', clientCell(p), ...STATUS_TYPES.map((t) => statusCell(p, t)), versionCell(p, proxies.live)]),
     );
   }
   out += rolloutLine(proxies, list);
   const s = proxies.summary;
-  out += `${s.total} prox${s.total === 1 ? 'y' : 'ies'}, ${s.converged} converged on the live version, ${s.nacked} with NACKs\n`;
+  const waiting = s.waitingForWave > 0 ? `, ${s.waitingForWave} on the previous version until their rollout wave opens` : '';
+  out += `${s.total} prox${s.total === 1 ? 'y' : 'ies'}, ${s.converged} converged on the live version${waiting}, ${s.nacked} with NACKs\n`;
   const nacks = proxies.proxies.flatMap((p) => p.types.filter((t) => t.status === 'NACKED' && t.lastNack).map((t) => ({ p, t })));
   if (nacks.length > 0) {
     out += 'NACKs (the client keeps its last accepted configuration):\n';
@@ -76,7 +83,9 @@ export async function fetchProxies(client: AdminClient, flags: StatusFlags): Pro
 }
 
 export function notConverged(v: ProxiesView): CliError {
-  const behind = v.proxies.filter((p) => !p.converged).map((p) => `${p.nodeId || p.streamId} (${p.types.filter((t) => t.status !== 'SYNCED' && t.status !== 'NOT SUBSCRIBED').map((t) => `${t.type} ${t.status}`).join(', ') || 'in flight'})`);
+  const behind = v.proxies
+    .filter((p) => !p.converged || p.target !== v.live)
+    .map((p) => `${p.nodeId || p.streamId} (${p.converged ? 'waiting for its rollout wave' : p.types.filter((t) => t.status !== 'SYNCED' && t.status !== 'NOT SUBSCRIBED').map((t) => `${t.type} ${t.status}`).join(', ') || 'in flight'})`);
   const detail = v.proxies.length === 0 ? 'no proxy is connected' : behind.length > 0 ? `not converged: ${behind.slice(0, 5).join('; ')}` : `${v.proxies.length} connected`;
   return CliError.of('CLI_NOT_CONVERGED', `waited ${v.wait?.waitedMs ?? 0} ms for ${v.wait?.condition ?? 'convergence'}; ${detail}.`, EXIT_FAILED);
 }

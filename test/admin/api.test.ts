@@ -303,7 +303,7 @@ describe('admin API: proxies, NACKs and metrics', () => {
     expect(a).toMatchObject({ cluster: 'edge', client: 'other', protocol: 'sotw', userAgent: 'switchyard-test' });
     expect(n!.types.find((t) => t.type === 'CDS')).toMatchObject({ status: 'NACKED', lastNack: { message, version: forNacker.version_info } });
     expect(n!.converged).toBe(false);
-    expect(proxies.body.summary).toEqual({ total: 2, converged: 1, nacked: 1 });
+    expect(proxies.body.summary).toEqual({ total: 2, converged: 1, waitingForWave: 0, nacked: 1 });
 
     const status = await cli(app, ['status']);
     expect(status.code).toBe(0);

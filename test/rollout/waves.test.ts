@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { TypeUrl } from '../../src/proto/type-urls.js';
 import { rolloutPolicy, waveOf } from '../../src/rollout/policy.js';
 import { streamHolds } from '../../src/rollout/provider.js';
+import { proxyViews } from '../../src/admin/proxies.js';
 import type { NodeInfo } from '../../src/xds/provider.js';
 import { fleetSnapshot, nodesHold, routeClustersOf, serverCondition, startFleet, type FleetClient, type FleetHarness, type FleetNode } from './fleet.js';
 
@@ -140,6 +141,31 @@ describe('fleet waves', () => {
       [0, 1, 2, 3].map((w) => [w === 0 ? 'canary' : `wave ${w}`, 'done', all.filter((c) => waveOfClient.get(c.node.id) === w).length, all.filter((c) => waveOfClient.get(c.node.id) === w).length]),
     );
     for (const s of fleet.server.streamStatuses()) expect(streamHolds({ id: s.streamId, node: s.node, closed: false, status: () => s }, TARGET)).toBe(true);
+  });
+});
+
+describe('proxy status during a rollout', () => {
+  it('compares each proxy with the snapshot its wave gives it: unopened waves are SYNCED on the last good version, not STALE', async () => {
+    const policy = rolloutPolicy({ canaryClusters: ['canary-*'], canaryBakeMs: 60_000, waves: [100] });
+    fleet = await startFleet(LAST_GOOD, policy);
+    const canary = fleet.add({ id: 'canary-0', cluster: 'canary-eu' });
+    PROXIES.slice(0, 4).forEach((n) => fleet!.add(n));
+    await connectAll(fleet);
+    fleet.provider.publish(TARGET);
+    // The canary wave ACKs, then bakes for a minute: the other proxies stay on the last good version.
+    await fleet.rolloutEvent('wave-acked', (e) => e.wave === 0);
+    await canary.until(() => holds(canary, ['shard-a', 'shard-b']), 10_000, 'canary on the target');
+    const provider = fleet.provider;
+    const views = proxyViews(fleet.server.streamStatuses(), TARGET, (node) => provider.snapshotFor(node));
+    const byNode = Object.fromEntries(views.map((v) => [v.nodeId, v]));
+    expect(byNode['canary-0']).toMatchObject({ target: TARGET.version, version: TARGET.version, converged: true });
+    for (const n of PROXIES.slice(0, 4)) {
+      expect(byNode[n.id]).toMatchObject({ target: LAST_GOOD.version, version: LAST_GOOD.version, converged: true });
+      expect(byNode[n.id]!.types.filter((t) => t.status !== 'NOT SUBSCRIBED').every((t) => t.status === 'SYNCED')).toBe(true);
+    }
+    // Without the rollout's view every one of them would read as behind the live version.
+    expect(proxyViews(fleet.server.streamStatuses(), TARGET).filter((v) => !v.converged).map((v) => v.nodeId).sort()).toEqual(PROXIES.slice(0, 4).map((n) => n.id));
+    provider.abort();
   });
 });
 
