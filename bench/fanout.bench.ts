@@ -135,7 +135,7 @@ export type ToServer =
    */
   | { type: 'profile'; cpuPrefix?: string; heapPrefix?: string }
   | { type: 'publish'; seq: number }
-  | { type: 'waitAcks'; rds: number }
+  | { type: 'waitAcks'; seq: number; rds: number }
   | { type: 'stop' };
 
 /** Server -> orchestrator. */
@@ -203,6 +203,8 @@ export interface BenchServer {
   readonly kind: string;
   start(): Promise<number>;
   publish(seq: number): void;
+  /** Called once the route change `seq` is fully ACKed, outside the measured window: get `seq + 1` ready. */
+  prepare?(seq: number): void;
   /** ACKs received so far, per type URL. */
   acks(typeUrl: string): number;
   streams(): number;
@@ -268,7 +270,9 @@ export async function serveBench(server: BenchServer): Promise<void> {
           const ok = await waitFor(() => server.acks(RDS) >= m.rds, 60_000);
           if (!ok) return send({ type: 'error', message: `only ${server.acks(RDS)} of ${m.rds} RDS ACKs` });
           const cpu = process.cpuUsage(cpuAtPublish);
-          return send({ type: 'acked', rds: server.acks(RDS), cpuMs: (cpu.user + cpu.system) / 1000, ms: performance.now() - publishedAt });
+          const ms = performance.now() - publishedAt;
+          server.prepare?.(m.seq);
+          return send({ type: 'acked', rds: server.acks(RDS), cpuMs: (cpu.user + cpu.system) / 1000, ms });
         }
         case 'stop':
           if (cpuPrefix) await stopCpuProfile(`${cpuPrefix}-changes.cpuprofile`);
@@ -540,7 +544,7 @@ export async function runFanout(kind: ServerKind, streams: number, opts: FanoutO
       const result = await clients.next(is('result'), 70_000, `result ${seq}`);
       const pub = await published;
       if (result.missing > 0) throw new Error(`${label} trigger ${seq}: ${result.missing} streams never received the new route version`);
-      server.send({ type: 'waitAcks', rds: streams * (seq + 1) });
+      server.send({ type: 'waitAcks', seq, rds: streams * (seq + 1) });
       const acked = await server.next(is('acked'), 70_000, `acked ${seq}`);
       const wallMs = performance.now() - wall0;
       const own = process.cpuUsage(own0);
