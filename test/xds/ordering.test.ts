@@ -186,6 +186,32 @@ describe('delta ordering', () => {
   });
 });
 
+describe('delta: ACKed snapshot', () => {
+  it('counts an ACK of an unchanged type for the newer snapshot published while it was in flight', async () => {
+    h = await startAds(before);
+    const c = new DeltaClient(h.address, { id: 'delta-envoy' });
+    clients.push(c);
+    c.request(CDS);
+    c.ack(await c.next(CDS));
+    c.request(RDS, { subscribe: ['model-serving'] });
+    const rds = await c.next(RDS);
+    const first = nextEvent(h.server, 'ack', (e) => e.typeUrl === RDS);
+    c.ack(rds);
+    await first;
+    h.provider.publish(withNewCluster);
+    const cds = await c.next(CDS);
+    const reRouted = topologySnapshot({ clusters: { a: [1001], b: [1002], x: [1009] }, routes: { 'obj/a': 'a', 'obj/b': 'x', 'obj/x': 'x' } });
+    h.provider.publish(reRouted);
+    c.ack(cds);
+    const rds2 = await c.next(RDS);
+    const acked = nextEvent(h.server, 'ack', (e) => e.typeUrl === RDS && e.snapshotVersion === reRouted.version);
+    c.ack(rds2);
+    await acked;
+    const types = h.server.streamStatuses()[0]!.types;
+    expect(Object.fromEntries(types.map((t) => [t.typeUrl, t.ackedSnapshot]))).toEqual({ [CDS]: reRouted.version, [RDS]: reRouted.version });
+  });
+});
+
 describe('a stream that does not read', () => {
   it('keeps at most the latest pending response per type, not a backlog', async () => {
     h = await startAds(wideSnapshot(1500, 'v0'));
