@@ -266,8 +266,9 @@ export abstract class AdsStream {
       if (i === -1) return false;
     }
     const f = ts.inflight[i]!;
-    // Emptied in place: no new array per ACK (fan-out garbage that outlives a scavenge costs a full GC).
-    if (i === last) ts.inflight.length = 0;
+    // Emptied in place with pop(), which keeps the array's capacity (length = 0 would drop it and the
+    // next push allocate again): no garbage per ACK on the fan-out path.
+    if (i === last) while (ts.inflight.length > 0) ts.inflight.pop();
     else ts.inflight = ts.inflight.slice(i + 1);
     const now = Date.now();
     const latencyMs = now - f.sentAt;
