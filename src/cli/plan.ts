@@ -1,8 +1,9 @@
 // `switchyard plan [dir]`: what publishing a rules directory would change, before it is saved
 // where the server watches. Loads and compiles the rules locally (same loader, compiler and
-// snapshot code as the server), fetches the live snapshot (raw bytes) and its resolver table from
-// the admin API, and prints the resources added, removed and changed per type, and per objective
-// which models gain or lose what share of users.
+// snapshot code as the server, with the server's traffic shift steps and model readiness from
+// GET /v1/rollout), fetches the live snapshot (raw bytes) and its resolver table from the admin
+// API, and prints the resources added, removed and changed per type, and per objective which models
+// gain or lose what share of users.
 //
 // Live traffic shares come from the live resolver table: the snapshot's own ResolverTable resource
 // when it carries one, else the table the server compiled for the live version
@@ -14,13 +15,16 @@ import { contentOfSnapshot, decodeResource, diffContents, isIdentical, lazyConte
 import { diffShares, sharesFromRoutes, sharesFromTable, type ObjectiveShareChange, type ObjectiveShares, type SharesBasis } from '../admin/shares.js';
 import type { ResolverTableView, SnapshotDetailView, TypeDiff } from '../admin/types.js';
 import { shortTypeVersions } from '../admin/views.js';
-import type { ResolverTable } from '../compile/types.js';
+import type { CompileOptions, ResolverTable } from '../compile/types.js';
 import { formatIssue } from '../app/issues.js';
 import { TypeUrl } from '../proto/type-urls.js';
 import { formatRuleError } from '../rules/format.js';
 import { loadRuleDir } from '../rules/load.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 import { buildCandidate } from '../app/candidate.js';
+import type { RuleSet } from '../rules/model.js';
+import type { RolloutLayerState } from '../rollout/layer.js';
+import { serverCompileOptions } from '../rollout/server-compile-options.js';
 import type { AdminClient } from './client.js';
 import { delta, percent, renderTypeDiffs, table } from './format.js';
 import { CliError, EXIT_FAILED, writeJson, type CliIO } from './io.js';
@@ -55,15 +59,18 @@ interface Compiled {
   readonly files: number;
 }
 
-/** Loads, validates and compiles like the server's pipeline; CLI_RULES_INVALID with every problem. */
-async function compileLocal(dir: string, io: CliIO): Promise<Compiled> {
+/**
+ * Loads, validates and compiles like the server's pipeline; CLI_RULES_INVALID with every problem.
+ * `optionsFor` gives the compile options the server would use (its traffic shift steps, readiness).
+ */
+async function compileLocal(dir: string, io: CliIO, optionsFor: (ruleSet: RuleSet) => CompileOptions | undefined): Promise<Compiled> {
   const loaded = await loadRuleDir(dir);
   if (!loaded.ok) {
     for (const e of loaded.errors) io.stderr.write(`${formatRuleError(e, { dir })}\n`);
     throw CliError.of('CLI_RULES_INVALID', `${loaded.errors.length} error${loaded.errors.length === 1 ? '' : 's'} in ${dir}; nothing to plan.`, EXIT_FAILED);
   }
   // Exactly what the server's pipeline would build (src/app/candidate.ts).
-  const built = buildCandidate(loaded.ruleSet);
+  const built = buildCandidate(loaded.ruleSet, optionsFor(loaded.ruleSet));
   if (!built.ok) {
     for (const i of built.issues) io.stderr.write(`${formatIssue(i)}\n`);
     throw CliError.of('CLI_RULES_INVALID', `${built.issues.length} problem${built.issues.length === 1 ? '' : 's'} compiling ${dir} (compile errors, or resources proxies would reject); nothing to plan.`, EXIT_FAILED);
@@ -90,16 +97,23 @@ async function orUndefined<T>(p: Promise<T>, codes: readonly string[]): Promise<
 }
 
 export async function buildPlan(client: AdminClient, io: CliIO, dir: string): Promise<PlanView> {
-  const local = await compileLocal(dir, io);
   const live = await orUndefined(client.get<SnapshotDetailView>('/v1/snapshots/live?raw=1'), ['ADMIN_NO_SNAPSHOT']);
+  const table = live ? await orUndefined(client.get<ResolverTableView>('/v1/resolver-table'), ['ADMIN_NO_RESOLVER_TABLE', 'ADMIN_NO_SNAPSHOT']) : undefined;
+  // A server without the rollout layer compiles with the defaults (every shift at its first step).
+  const rollout = await orUndefined(client.get<RolloutLayerState>('/v1/rollout'), ['ADMIN_NOT_FOUND']);
   const notes: string[] = [];
+  const local = await compileLocal(dir, io, (ruleSet) => {
+    if (!rollout) return undefined;
+    const server = serverCompileOptions(ruleSet, rollout, table?.table as ResolverTable | undefined);
+    notes.push(...server.notes);
+    return server.options;
+  });
   const liveContent: SnapshotContent = live ? contentOfRaw(live) : new Map();
   const types = diffContents(liveContent, contentOfSnapshot(local.snapshot));
 
   let liveShares: ObjectiveShares = {};
   let liveBasis: SharesBasis = 'none';
   if (live) {
-    const table = await orUndefined(client.get<ResolverTableView>('/v1/resolver-table'), ['ADMIN_NO_RESOLVER_TABLE', 'ADMIN_NO_SNAPSHOT']);
     if (table) {
       liveShares = sharesFromTable(table.table as ResolverTable);
       liveBasis = 'resolver-table';

@@ -85,6 +85,22 @@ describe('switchyard CLI', () => {
     expect(bad.stderr).toMatch(/^switchyard: CLI_RULES_INVALID 1 error in .* Hint: /m);
   });
 
+  it('plans with the server\'s traffic shift state: rules unchanged since an abort plan to the live version', async () => {
+    const a = await start(PLAN_LIVE_RULES);
+    const aborted = await cli(a, ['shift', 'abort', 'ranker-v2-rollout', '--json']);
+    expect(aborted.code).toBe(0);
+    const live = JSON.parse((await cli(a, ['snapshots', 'ls', '--json'])).stdout) as SnapshotListView;
+    const plan = JSON.parse((await cli(a, ['plan', await dirWith(PLAN_LIVE_RULES), '--json'])).stdout) as PlanView;
+    expect(plan.live.version).toBe(live.live);
+    expect(plan.local.version).toBe(live.live);
+    expect(plan.identical).toBe(true);
+    expect(plan.traffic.changed).toBe(0);
+    expect(plan.notes.join(' ')).toContain('Traffic shift ranker-v2-rollout is aborted on the server');
+    // An edited shift restarts: planned at its first step, and said so.
+    const edited = JSON.parse((await cli(a, ['plan', await dirWith(PLAN_LOCAL_RULES), '--json'])).stdout) as PlanView;
+    expect(edited.notes.join(' ')).toContain('Traffic shift ranker-v2-rollout is edited: the server restarts it at step 1 of 2 (25 %).');
+  });
+
   it('reads live traffic shares from the fallback routes when the live version carries no resolver table', async () => {
     // A version stored by an older Switchyard (no resolver table type), restored at start; the
     // server's rules do not compile, so it never learns that version's table.

@@ -8,6 +8,9 @@ import type { CompileOptions } from '../../src/compile/types.js';
 import { createSnapshot } from '../../src/snapshot/snapshot.js';
 import { compileResolver } from '../../src/resolver/resolve.js';
 import { fullRules, experiment, model, objective, ruleSet, shard } from '../compile/fixtures.js';
+import { serverCompileOptions } from '../../src/rollout/server-compile-options.js';
+import { shiftDigest, type ShiftSchedulerState, type ShiftView } from '../../src/rollout/shifts.js';
+import type { ReadinessState } from '../../src/rollout/readiness.js';
 
 const version = (options?: CompileOptions): string => createSnapshot(compile(ruleSet(fullRules()), options).resources).version;
 const routeNames = (options?: CompileOptions): string[] => {
@@ -105,5 +108,37 @@ describe('readiness', () => {
     expect(table.objectives.One!.experiments[0]!.cells.map((c) => c.model)).toEqual(['a', 'a']);
     expect(table.objectives.Two!.experiments[0]!.cells.map((c) => c.model)).toEqual(['a', 'b']);
     expect(table.objectives.Two!.experiments[0]!.abTestId).toBe('7');
+  });
+});
+
+describe('serverCompileOptions (what `switchyard plan` compiles with)', () => {
+  const rs = ruleSet(fullRules());
+  const rule = rs.trafficShifts.get('search-v4-rollout')!;
+  const shiftView = (over: Partial<ShiftView>): ShiftView => ({
+    name: 'search-v4-rollout', objective: rule.objective, to: rule.to, state: 'running', step: 1, steps: rule.steps.length, percent: 25,
+    holdSeconds: 0, stepStartedAt: null, nextAt: null, waiting: null, digest: shiftDigest(rule), ...over,
+  });
+  const readinessOf = (models: Array<[string, boolean]>): ReadinessState =>
+    ({ models: models.map(([model, ready]) => ({ model, ready, reason: null, shards: [], endpoints: [], since: null })) }) as unknown as ReadinessState;
+  const shifts = (views: ShiftView[]) => ({ file: 'shifts.json', shifts: views, writeError: null, recoveredFrom: null }) as unknown as ShiftSchedulerState;
+
+  it('takes the server step of a shift it knows with the same content, 0 for an edited one, and aborted shifts', () => {
+    expect(serverCompileOptions(rs, { shifts: shifts([shiftView({})]), readiness: null }, undefined).options).toEqual({ shiftSteps: { 'search-v4-rollout': 1 } });
+    const edited = serverCompileOptions(rs, { shifts: shifts([shiftView({ digest: 'ffffffffffffffff' })]), readiness: null }, undefined);
+    expect(edited.options).toEqual({});
+    expect(edited.notes[0]).toContain('is edited: the server restarts it at step 1');
+    expect(serverCompileOptions(rs, { shifts: shifts([shiftView({ state: 'aborted', step: 1 })]), readiness: null }, undefined).options).toEqual({
+      shiftSteps: { 'search-v4-rollout': 1 },
+      abortedShifts: ['search-v4-rollout'],
+    });
+  });
+
+  it('holds back the models the server finds not ready, with the live defaults as previous ones', () => {
+    const previous = compile(rs).resolverTable;
+    const out = serverCompileOptions(rs, { shifts: shifts([]), readiness: readinessOf([['search-v4', false], ['search-v3', true], ['gone', false]]) }, previous);
+    expect(out.options.readiness?.unready).toEqual(['search-v4']);
+    expect(out.options.readiness?.previousDefaults?.SearchRanking).toBe('search-v3');
+    expect(out.notes.join(' ')).toContain('not ready are held back as it would: search-v4');
+    expect(out.notes.join(' ')).toMatch(/models? the server has not probed yet/);
   });
 });
