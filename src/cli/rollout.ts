@@ -21,6 +21,10 @@ export function formatRollout(s: RolloutLayerState): string {
     const waiting = w.waitingFor.length > 0 ? `  waiting for ${w.waitingFor.join(', ')}${w.members - w.acked > w.waitingFor.length ? ', ...' : ''}` : '';
     lines.push(`  ${what.padEnd(18)} ${w.status.padEnd(8)} ${String(w.acked).padStart(5)}/${String(w.members).padEnd(5)} ACKed${w.bakeUntil ? `  bakes until ${w.bakeUntil}` : ''}${waiting}`);
   }
+  if (r.stall) {
+    const st = r.stall;
+    lines.push(`  stalled (ROLLOUT_ACK_TIMEOUT): ${st.waiting} prox${st.waiting === 1 ? 'y' : 'ies'} of ${st.name} did not ACK within ${st.ackTimeoutMs / 1000} s (at ${st.at}): ${st.waitingFor.join(', ')}${st.waiting > st.waitingFor.length ? ', ...' : ''}; resume waits again, force or abort ends it`);
+  }
   if (r.haltReason) {
     const h = r.haltReason;
     lines.push(`  halted: node ${h.node} (wave ${h.wave}) NACKed ${h.type} at ${h.at}: ${h.message}`);

@@ -423,6 +423,10 @@ export const ERROR_CATALOG = {
     title: 'a proxy rejected (NACKed) the version being rolled out; the rollout stopped',
     hint: 'the proxies that took it are back on the last good version; read the NACK message, publish a fix (or abort); resume retries the same version, force sends it to everyone',
   },
+  ROLLOUT_ACK_TIMEOUT: {
+    title: 'proxies of an open rollout wave did not ACK the new version within the policy\'s ackTimeout; the rollout paused',
+    hint: 'nothing was rolled back: see which proxies wait (switchyard rollout status, switchyard status), then resume to wait again, force to send the version to everyone, or abort to go back; raise ackTimeout in the RolloutPolicy for slow fleets',
+  },
   ROLLOUT_UNKNOWN_SHIFT: {
     title: 'no TrafficShift of that name is in the rules',
     hint: 'switchyard rollout status lists the shifts; names are the TrafficShift rule names',

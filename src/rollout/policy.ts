@@ -28,9 +28,11 @@ export interface RolloutPolicySpec {
   readonly canary: { readonly metadata: Readonly<Record<string, string>>; readonly clusters: readonly string[] };
   /** Wave 0 is the canary. */
   readonly waves: readonly WaveSpec[];
+  /** How long an open wave may wait for ACKs before the rollout pauses as stalled. */
+  readonly ackTimeoutMs: number;
 }
 
-function spec(name: string, source: RolloutPolicySpec['source'], rule: Pick<RolloutPolicyRule, 'canary' | 'waves'>): RolloutPolicySpec {
+function spec(name: string, source: RolloutPolicySpec['source'], rule: Pick<RolloutPolicyRule, 'canary' | 'waves' | 'ackTimeoutSeconds'>): RolloutPolicySpec {
   const waves: WaveSpec[] = [{ name: 'canary', bakeMs: rule.canary.bakeSeconds * 1000 }];
   let start = 0;
   rule.waves.forEach((w, i) => {
@@ -38,13 +40,14 @@ function spec(name: string, source: RolloutPolicySpec['source'], rule: Pick<Roll
     waves.push({ name: `wave ${i + 1}`, percent: w.percent, bucketStart: start, bucketEnd: end, bakeMs: w.bakeSeconds * 1000 });
     start = end;
   });
-  return { name, source, canary: { metadata: { ...rule.canary.metadata }, clusters: [...rule.canary.clusters] }, waves };
+  return { name, source, canary: { metadata: { ...rule.canary.metadata }, clusters: [...rule.canary.clusters] }, waves, ackTimeoutMs: rule.ackTimeoutSeconds * 1000 };
 }
 
 /** Canary = nodes with metadata `canary: true`; then 10 %, 50 %, 100 % of the rest; no bake. */
 export const DEFAULT_ROLLOUT_POLICY: RolloutPolicySpec = spec('default', 'default', {
   canary: { metadata: { ...ROLLOUT_POLICY_DEFAULTS.canaryMetadata }, clusters: [], bakeSeconds: 0 },
   waves: ROLLOUT_POLICY_DEFAULTS.waves.map((percent) => ({ percent, bakeSeconds: 0 })),
+  ackTimeoutSeconds: ROLLOUT_POLICY_DEFAULTS.ackTimeoutSeconds,
 });
 
 /** The policy a rule set defines (its single RolloutPolicy), or the default. */
@@ -61,11 +64,13 @@ export function rolloutPolicy(opts: {
   canaryClusters?: string[];
   canaryBakeMs?: number;
   waves?: Array<number | { percent: number; bakeMs?: number }>;
+  ackTimeoutMs?: number;
 }): RolloutPolicySpec {
   const waves = (opts.waves ?? ROLLOUT_POLICY_DEFAULTS.waves).map((w) => (typeof w === 'number' ? { percent: w, bakeSeconds: 0 } : { percent: w.percent, bakeSeconds: (w.bakeMs ?? 0) / 1000 }));
   return spec(opts.name ?? 'custom', 'rules', {
     canary: { metadata: opts.canaryMetadata ?? { ...ROLLOUT_POLICY_DEFAULTS.canaryMetadata }, clusters: opts.canaryClusters ?? [], bakeSeconds: (opts.canaryBakeMs ?? 0) / 1000 },
     waves,
+    ackTimeoutSeconds: (opts.ackTimeoutMs ?? ROLLOUT_POLICY_DEFAULTS.ackTimeoutSeconds * 1000) / 1000,
   });
 }
 
@@ -116,5 +121,6 @@ export function describePolicy(policy: RolloutPolicySpec): string {
   ].join(' or ');
   return policy.waves
     .map((w) => (w.percent === undefined ? `canary (${sel || 'nobody'})` : `${w.name} (${w.percent}%)`) + (w.bakeMs > 0 ? ` bake ${w.bakeMs / 1000}s` : ''))
-    .join(', ');
+    .join(', ')
+    .concat(`; ACK timeout ${policy.ackTimeoutMs / 1000}s`);
 }

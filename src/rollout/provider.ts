@@ -28,6 +28,17 @@ export type FleetStream = Pick<AdsStream, 'id' | 'node' | 'closed' | 'status'>;
 export type RolloutStatus = 'idle' | 'rolling' | 'paused' | 'halted' | 'completed' | 'aborted' | 'forced' | 'superseded';
 export type WaveStatus = 'pending' | 'active' | 'baking' | 'done' | 'halted' | 'skipped';
 
+/** An open wave waited the policy's ACK timeout: the rollout paused until an operator decides. */
+export interface StallReason {
+  readonly wave: number;
+  readonly name: string;
+  /** Members that had not ACKed the target (node ids, at most 20). */
+  readonly waitingFor: readonly string[];
+  readonly waiting: number;
+  readonly ackTimeoutMs: number;
+  readonly at: string;
+}
+
 export interface HaltReason {
   readonly node: string;
   readonly cluster: string;
@@ -90,6 +101,8 @@ export interface RolloutState {
   readonly currentWave: number | null;
   readonly waves: readonly WaveState[];
   readonly haltReason: HaltReason | null;
+  /** Set while a rollout is paused because a wave did not ACK in time; resume waits again, force or abort end it. */
+  readonly stall: StallReason | null;
   /** Newest first, at most 20 (the current one included). */
   readonly history: readonly RolloutSummary[];
 }
@@ -100,6 +113,7 @@ export type RolloutEvent =
   | { readonly type: 'wave-opened' | 'wave-acked' | 'wave-done'; readonly rollout: number; readonly target: string; readonly wave: number; readonly name: string; readonly members: number }
   | { readonly type: 'completed' | 'aborted' | 'forced' | 'superseded'; readonly rollout: number; readonly target: string; readonly from: string }
   | { readonly type: 'halted'; readonly rollout: number; readonly target: string; readonly from: string; readonly reason: HaltReason }
+  | { readonly type: 'stalled'; readonly rollout: number; readonly target: string; readonly reason: StallReason }
   | { readonly type: 'paused' | 'resumed' };
 
 export interface RolloutProviderOptions {
@@ -134,6 +148,8 @@ interface WaveRuntime {
   doneAt?: number;
   bakeUntil?: number;
   bakeTimer?: TimerHandle;
+  /** Fires when the wave has waited ackTimeoutMs for ACKs (cleared once it ACKed). */
+  ackTimer?: TimerHandle;
   /** Members (open waves) that do not hold the target yet. */
   readonly pending: Set<Tracked>;
 }
@@ -150,6 +166,7 @@ interface Rollout {
   readonly startedAt: number;
   finishedAt?: number;
   halt?: HaltReason;
+  stall?: StallReason;
 }
 
 const HISTORY = 20;
@@ -351,6 +368,12 @@ export class RolloutProvider implements SnapshotProvider {
     }
     if (r?.status === 'paused') {
       r.status = 'rolling';
+      if (r.stall) {
+        // Waiting again: a fresh deadline for the wave that stalled (if it still waits).
+        r.stall = undefined;
+        const w = r.waves[r.opened];
+        if (w?.status === 'active') this.armAckDeadline(r, w);
+      }
       this.advance(r);
     }
   }
@@ -385,7 +408,7 @@ export class RolloutProvider implements SnapshotProvider {
       history: [...this.history].reverse().map((h) => this.summary(h)),
     };
     if (!r) {
-      return { ...base, status: 'idle', targetVersion: null, rolloutId: null, startedAt: null, finishedAt: null, currentWave: null, waves: [], haltReason: null };
+      return { ...base, status: 'idle', targetVersion: null, rolloutId: null, startedAt: null, finishedAt: null, currentWave: null, waves: [], haltReason: null, stall: null };
     }
     // Members per wave, counted now (streams come and go).
     const members = r.waves.map(() => ({ n: 0, acked: 0, waiting: [] as string[] }));
@@ -421,6 +444,7 @@ export class RolloutProvider implements SnapshotProvider {
         bakeUntil: w.status === 'baking' ? iso(w.bakeUntil) : null,
       })),
       haltReason: r.halt ?? null,
+      stall: r.stall ?? null,
     };
   }
 
@@ -461,6 +485,7 @@ export class RolloutProvider implements SnapshotProvider {
     for (const w of r.waves) {
       if (w.bakeTimer !== undefined) this.clock.clearTimeout(w.bakeTimer);
       w.bakeTimer = undefined;
+      this.clearAckDeadline(w);
       w.pending.clear();
       if (w.status === 'pending') w.status = 'skipped';
       else if (w.status === 'active' || w.status === 'baking') w.status = status === 'forced' ? 'done' : 'skipped';
@@ -486,7 +511,40 @@ export class RolloutProvider implements SnapshotProvider {
       else w.pending.add(t);
     }
     this.checkWave(r);
+    if (w.status === 'active') this.armAckDeadline(r, w);
     this.armRecheck();
+  }
+
+  private armAckDeadline(r: Rollout, w: WaveRuntime): void {
+    this.clearAckDeadline(w);
+    if (r.policy.ackTimeoutMs <= 0) return;
+    w.ackTimer = this.clock.setTimeout(() => {
+      w.ackTimer = undefined;
+      this.ackDeadline(r, w);
+    }, r.policy.ackTimeoutMs);
+  }
+
+  private clearAckDeadline(w: WaveRuntime): void {
+    if (w.ackTimer !== undefined) this.clock.clearTimeout(w.ackTimer);
+    w.ackTimer = undefined;
+  }
+
+  /**
+   * The wave waited its ACK timeout. A proxy that neither ACKs nor NACKs is not a rejection, so
+   * nothing is rolled back: the rollout pauses (open waves keep the target and keep collecting
+   * ACKs) and operators decide: resume waits again, force finishes, abort goes back.
+   */
+  private ackDeadline(r: Rollout, w: WaveRuntime): void {
+    if (this.rollout !== r || r.status !== 'rolling' || w.status !== 'active' || w.pending.size === 0) return;
+    const waiting = [...w.pending].map((t) => t.stream.node?.id ?? t.stream.id).sort();
+    const stall: StallReason = { wave: w.index, name: w.spec.name, waitingFor: waiting.slice(0, WAITING_SHOWN), waiting: waiting.length, ackTimeoutMs: r.policy.ackTimeoutMs, at: new Date(this.clock.now()).toISOString() };
+    r.stall = stall;
+    this.log.error(
+      { event: 'rollout_stalled', code: 'ROLLOUT_ACK_TIMEOUT', rollout: r.id, target: r.target.version, ...stall },
+      `rollout paused: ${waiting.length} prox${waiting.length === 1 ? 'y' : 'ies'} of ${w.spec.name} did not ACK within ${r.policy.ackTimeoutMs / 1000} s`,
+    );
+    this.pause();
+    this.emitEvent({ type: 'stalled', rollout: r.id, target: r.target.version, reason: stall });
   }
 
   /** The active wave is fully ACKed: bake, then done. */
@@ -495,6 +553,7 @@ export class RolloutProvider implements SnapshotProvider {
     const w = r.waves[r.opened]!;
     if (w.status !== 'active' || w.pending.size > 0) return;
     w.ackedAt = this.clock.now();
+    this.clearAckDeadline(w);
     this.log.info({ event: 'rollout_wave_acked', rollout: r.id, target: r.target.version, wave: w.index, name: w.spec.name, ms: w.ackedAt - (w.openedAt ?? w.ackedAt) }, 'every proxy of the wave ACKed the target');
     this.emitEvent({ type: 'wave-acked', rollout: r.id, target: r.target.version, wave: w.index, name: w.spec.name, members: this.memberCount(r, w.index) });
     if (w.spec.bakeMs > 0) {
@@ -550,6 +609,7 @@ export class RolloutProvider implements SnapshotProvider {
     for (const w of r.waves) {
       if (w.bakeTimer !== undefined) this.clock.clearTimeout(w.bakeTimer);
       w.bakeTimer = undefined;
+      this.clearAckDeadline(w);
       w.pending.clear();
       if (w.status === 'active' || w.status === 'baking') w.status = 'halted';
       else if (w.status === 'pending') w.status = 'skipped';

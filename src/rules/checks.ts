@@ -16,6 +16,7 @@ export const LIMITS = {
   retries: [0, 10],
   endpointWeight: [1, 1_000_000],
   holdSeconds: [0, 30 * 24 * 3600],
+  ackTimeoutSeconds: [1, 24 * 3600],
 } as const;
 
 export function subjectOf(rule: Pick<Rule, 'kind' | 'name'>): string {
@@ -158,6 +159,9 @@ function checkBake(v: number, path: string, s: string, err: Report): void {
 
 function checkRolloutPolicy(rule: RolloutPolicyRule, s: string, err: Report): void {
   checkBake(rule.canary.bakeSeconds, 'canary.bake', s, err);
+  inRange(rule.ackTimeoutSeconds, LIMITS.ackTimeoutSeconds, () =>
+    err('RULE_OUT_OF_RANGE', 'ackTimeout', `${s} ackTimeout is ${rule.ackTimeoutSeconds}`, `ackTimeout is a number of seconds from ${LIMITS.ackTimeoutSeconds[0]} to ${LIMITS.ackTimeoutSeconds[1]} (a day)`),
+  );
   rule.canary.clusters.forEach((c, i) => {
     if (c.trim() === '') err('RULE_BAD_VALUE', `canary.clusters.${i}`, `${s} canary cluster pattern ${i} is empty`, 'write a node cluster name; * matches any run of characters');
   });

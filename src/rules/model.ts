@@ -181,6 +181,8 @@ export interface RolloutPolicyRule extends RuleBase<'RolloutPolicy'> {
   readonly canary: RolloutCanary;
   /** In order; non-empty. */
   readonly waves: readonly RolloutWave[];
+  /** Seconds an open wave may wait for its proxies' ACKs; then the rollout pauses (stalled) for an operator. */
+  readonly ackTimeoutSeconds: number;
 }
 
 export type Rule =

@@ -13,6 +13,8 @@ export const OBJECTIVE_DEFAULTS = { timeoutMs: 1000, retries: 1 } as const;
 export const ROLLOUT_POLICY_DEFAULTS = {
   canaryMetadata: { canary: 'true' },
   waves: [10, 50, 100],
+  /** A healthy proxy ACKs in milliseconds; two minutes covers a wave of thousands on a slow network. */
+  ackTimeoutSeconds: 120,
 } as const;
 
 export interface Normalized {
@@ -92,7 +94,7 @@ export function normalize<K extends RuleKind>(kind: K, raw: RawRule<K>, doc: Sou
           }
         : { metadata: { ...ROLLOUT_POLICY_DEFAULTS.canaryMetadata }, clusters: [], bakeSeconds: 0 };
       const waves = r.waves ? r.waves.map((w) => ({ percent: w.percent, bakeSeconds: w.bake ?? 0 })) : ROLLOUT_POLICY_DEFAULTS.waves.map((percent) => ({ percent, bakeSeconds: 0 }));
-      return ok({ kind, name: r.name, ...base, canary, waves });
+      return ok({ kind, name: r.name, ...base, canary, waves, ackTimeoutSeconds: r.ackTimeout ?? ROLLOUT_POLICY_DEFAULTS.ackTimeoutSeconds });
     }
   }
   throw new Error(`unhandled kind ${String(kind)}`);

@@ -143,6 +143,7 @@ export const rolloutPolicySchema = z.strictObject({
     })
     .optional(),
   waves: z.array(z.strictObject({ percent: z.number(), bake: z.number().optional() })).optional(),
+  ackTimeout: z.number().optional(),
   description,
 });
 

@@ -60,12 +60,13 @@ waves:
     ]);
   });
 
-  it('defaults: canary = metadata canary: true; waves 10, 50, 100; no bake', () => {
+  it('defaults: canary = metadata canary: true; waves 10, 50, 100; no bake; ACK timeout 120 s', () => {
     const rs = ruleSetFromDocuments([{ file: 'a.yaml', text: `${BASE}---\nkind: RolloutPolicy\nname: fleet\n` }]);
-    expect(rs.rolloutPolicies!.get('fleet')).toMatchObject({ canary: { metadata: { canary: 'true' }, clusters: [], bakeSeconds: 0 }, waves: [{ percent: 10 }, { percent: 50 }, { percent: 100 }] });
+    expect(rs.rolloutPolicies!.get('fleet')).toMatchObject({ canary: { metadata: { canary: 'true' }, clusters: [], bakeSeconds: 0 }, waves: [{ percent: 10 }, { percent: 50 }, { percent: 100 }], ackTimeoutSeconds: 120 });
+    expect(rolloutPolicyOf(ruleSetFromDocuments([{ file: 'a.yaml', text: `${BASE}---\nkind: RolloutPolicy\nname: fleet\nackTimeout: 30\n` }])).ackTimeoutMs).toBe(30_000);
     // No policy at all: the built-in default, same waves.
     expect(rolloutPolicyOf(ruleSetFromDocuments([{ file: 'a.yaml', text: BASE }]))).toBe(DEFAULT_ROLLOUT_POLICY);
-    expect(describePolicy(DEFAULT_ROLLOUT_POLICY)).toBe('canary (metadata canary=true), wave 1 (10%), wave 2 (50%), wave 3 (100%)');
+    expect(describePolicy(DEFAULT_ROLLOUT_POLICY)).toBe('canary (metadata canary=true), wave 1 (10%), wave 2 (50%), wave 3 (100%); ACK timeout 120s');
     // A rule set without the new field (built by hand) still works.
     expect(rolloutPolicyOf({})).toBe(DEFAULT_ROLLOUT_POLICY);
   });
@@ -83,6 +84,7 @@ waves:
     ]);
     expect(errorsOf('kind: RolloutPolicy\nname: p\nwaves: [{ percent: 100, bake: 1e9 }]\n')).toEqual(['16:31 RULE_OUT_OF_RANGE RolloutPolicy "p" waves.0.bake is 1000000000.']);
     expect(errorsOf('kind: RolloutPolicy\nname: p\nwaves: [{ percent: 100, hold: 3 }]\n')).toEqual(['16:25 RULE_UNKNOWN_FIELD RolloutPolicy "p" has unknown field "waves.0.hold".']);
+    expect(errorsOf('kind: RolloutPolicy\nname: p\nackTimeout: 0\n')).toEqual(['16:13 RULE_OUT_OF_RANGE RolloutPolicy "p" ackTimeout is 0.']);
     expect(errorsOf('kind: RolloutPolicy\nname: p\n---\nkind: RolloutPolicy\nname: q\n')).toEqual([
       '18:7 RULE_BAD_VALUE RolloutPolicy "q" is a second rollout policy: RolloutPolicy "p" (a.yaml:14:1) already governs the fleet.',
     ]);

@@ -179,6 +179,37 @@ describe('RolloutProvider operations', () => {
     await serverCondition(f.server, () => nodesHold(f.server, ['canary-0', 'canary-1', 'proxy-00'], AB), 'fleet on AB');
   });
 
+  it('pauses as stalled when an open wave does not ACK within the ACK timeout; nothing rolls back; resume waits again', async () => {
+    const clock = new ManualClock();
+    const ACK_TIMEOUT = 5_000;
+    const f = await startFleet(A, rolloutPolicy({ canaryClusters: ['canary'], waves: [100], ackTimeoutMs: ACK_TIMEOUT }), { clock });
+    fleet = f;
+    const holdTarget = (r: SotwResponse): boolean => r.type_url === TypeUrl.Cluster && r.resources.some((x) => x.name === 'shard-b');
+    const canary = f.add({ id: 'canary-0', cluster: 'canary' });
+    const other = f.add({ id: 'proxy-00', cluster: 'edge' });
+    await serverCondition(f.server, () => nodesHold(f.server, ['canary-0', 'proxy-00'], A), 'fleet on A');
+    canary.hold = holdTarget;
+    f.provider.publish(AB);
+    await canary.until(() => canary.received.some((r) => holdTarget(r.response)), 10_000, 'canary received the target CDS');
+    clock.advance(ACK_TIMEOUT - 1);
+    expect(f.provider.state()).toMatchObject({ status: 'rolling', stall: null });
+    clock.advance(1);
+    const stalled = await f.rolloutEvent('stalled');
+    expect(stalled.reason).toMatchObject({ wave: 0, name: 'canary', waitingFor: ['canary-0'], waiting: 1, ackTimeoutMs: ACK_TIMEOUT });
+    expect(f.provider.state()).toMatchObject({ status: 'paused', paused: true, stall: { wave: 0, waitingFor: ['canary-0'] } });
+    // Not a rejection: the canary keeps the target, nobody goes back, the next wave stays closed.
+    expect(f.provider.snapshotFor({ id: 'canary-0', cluster: 'canary', userAgent: 'switchyard-test' })?.version).toBe(AB.version);
+    expect(gotTarget(other, 'shard-b')).toBe(false);
+    // The late ACK completes the wave, but a stalled rollout waits for an operator.
+    canary.release();
+    await f.rolloutEvent('wave-acked', (e) => e.wave === 0);
+    expect(f.provider.state().waves[1]!.status).toBe('pending');
+    f.provider.resume();
+    await f.rolloutEvent('completed');
+    expect(f.provider.state().stall).toBeNull();
+    await serverCondition(f.server, () => nodesHold(f.server, ['canary-0', 'proxy-00'], AB), 'fleet on AB');
+  });
+
   it('resume retries a halted rollout from the canary; a stream that already rejected that content halts it again at once', async () => {
     let refuse = true;
     const noBake = rolloutPolicy({ canaryClusters: ['canary'], waves: [100] });
