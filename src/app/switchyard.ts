@@ -63,11 +63,11 @@ async function startWith(config: ServeConfig, logger: Logger, tls: AdsTls | unde
     },
   });
   const provider = rollout.provider;
-  const controlPlane = new ControlPlane({ publisher: provider, store, logger, retention: config.retention });
-  // A halted or aborted rollout puts the stored live version back on the last good one (a restart
-  // never restores a version the fleet refused). The live version still moves at publish, so a
-  // restart mid-rollout serves the target to everyone (deferLive: true would restore the last
-  // good version instead; see docs/rollout.md).
+  const controlPlane = new ControlPlane({ publisher: provider, store, logger, retention: config.retention, deferLive: true });
+  // The stored live version moves when the fleet took a version (deferLive), and a halted or
+  // aborted rollout puts it back on the last good one: a restart mid-rollout restores the last good
+  // version and rolls the target out again from the canary; it never restores a refused version
+  // (docs/rollout.md).
   followRollout(provider, controlPlane, (err) => logger.error({ event: 'live_version_update_failed', err }, 'could not record the fleet\'s live version'));
   // Serve what was live before the restart first: connected proxies see no version change.
   await controlPlane.restore();

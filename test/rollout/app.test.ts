@@ -9,7 +9,9 @@ import type { RunningSwitchyard } from '../../src/app/switchyard.js';
 import type { RolloutLayerState } from '../../src/rollout/layer.js';
 import { runCli } from '../../src/cli/program.js';
 import { TypeUrl } from '../../src/proto/type-urls.js';
-import { nextReload, startTestSwitchyard } from '../helpers/app.js';
+import { nextReload, startTestSwitchyard, testConfig } from '../helpers/app.js';
+import { startSwitchyard } from '../../src/app/switchyard.js';
+import { silentLogger } from '../../src/log.js';
 import { FleetClient, nodesHold, routeClustersOf, Sequence, serverCondition } from './fleet.js';
 
 let app: RunningSwitchyard | undefined;
@@ -124,5 +126,41 @@ describe('rollout in the application', () => {
     expect(noRollout.err).toMatch(/^switchyard: ROLLOUT_NOT_ACTIVE /);
     const unknown = await cli(['shift', 'pause', 'nope']);
     expect(unknown.err).toMatch(/^switchyard: ROLLOUT_UNKNOWN_SHIFT /);
+  });
+
+  it('a restart mid-rollout restores the last good version and rolls the target out again from the canary', async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'switchyard-rollout-restart-'));
+    const file = path.join(dir, 'rules.yaml');
+    // The canary bakes for an hour: the rollout is still in its canary wave when the server stops.
+    const baking = (model: string): string => rules(model).replace('canary: { clusters: [canary] }', 'canary: { clusters: [canary], bake: 3600 }');
+    await writeFile(file, baking('ranker-v1'));
+    const config = await testConfig(dir, { quietMs: 30, maxDelayMs: 500 });
+    app = await startSwitchyard(config, silentLogger());
+    const lastGood = app.provider.lastGood!;
+    const seq = new Sequence();
+    const address = (): string => `127.0.0.1:${app!.adsPort}`;
+    const connect = (): FleetClient[] => (clients = [new FleetClient(address(), { id: 'canary-0', cluster: 'canary' }, seq), new FleetClient(address(), { id: 'proxy-00', cluster: 'edge' }, seq)]);
+    connect();
+    await serverCondition(app.ads, () => nodesHold(app!.ads, ['canary-0', 'proxy-00'], lastGood), 'fleet on the first version');
+
+    const reloaded = nextReload(app);
+    await writeFile(`${file}.tmp`, baking('ranker-v2'));
+    await rename(`${file}.tmp`, file);
+    expect((await reloaded).status).toBe('published');
+    const target = app.provider.snapshot!;
+    await serverCondition(app.ads, () => app!.provider.state().waves[0]?.status === 'baking', 'canary baking');
+    // Served to the canary, but the fleet has not taken it: the stored live version stays.
+    await app.controlPlane.idle();
+    expect(await app.controlPlane.store.liveVersion()).toBe(lastGood.version);
+
+    await Promise.all(clients.map((c) => c.close()));
+    await app.stop();
+    app = await startSwitchyard({ ...config, adsPort: 0 }, silentLogger());
+    // Restored for everyone: the last good version; the rules compile to the target again, which
+    // starts a new rollout from the canary instead of reaching the whole fleet at once.
+    expect(app.provider.lastGood!.version).toBe(lastGood.version);
+    expect(app.provider.state()).toMatchObject({ status: 'rolling', targetVersion: target.version, currentWave: 0 });
+    connect();
+    await serverCondition(app.ads, () => nodesHold(app!.ads, ['canary-0'], target) && nodesHold(app!.ads, ['proxy-00'], lastGood), 'canary on the target, the rest on the last good version');
   });
 });
