@@ -10,6 +10,11 @@ export interface ServeConfig {
   rulesDir: string;
   adsHost: string;
   adsPort: number;
+  /**
+   * Also serve ADS in plaintext on 127.0.0.1:<port> (0 = any free port), for proxyless gRPC
+   * clients on the same host when the main port uses TLS (they cannot; docs/tls.md).
+   */
+  adsPlaintextLoopbackPort?: number;
   logLevel: LogLevel;
   /** Watch the rules directory and publish changes without restart. */
   watch: boolean;
@@ -79,6 +84,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ServeConfig
     rulesDir: env.SWITCHYARD_RULES ?? (existsSync(local) ? local : packagedRulesDir()),
     adsHost: env.SWITCHYARD_ADS_HOST ?? '127.0.0.1',
     adsPort: env.SWITCHYARD_ADS_PORT ? Number(env.SWITCHYARD_ADS_PORT) : 18000,
+    ...(env.SWITCHYARD_ADS_PLAINTEXT_PORT ? { adsPlaintextLoopbackPort: Number(env.SWITCHYARD_ADS_PLAINTEXT_PORT) } : {}),
     logLevel: (env.SWITCHYARD_LOG_LEVEL as LogLevel | undefined) ?? 'info',
     watch: env.SWITCHYARD_WATCH !== '0',
     quietMs: env.SWITCHYARD_WATCH_QUIET_MS ? Number(env.SWITCHYARD_WATCH_QUIET_MS) : 150,

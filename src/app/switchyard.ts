@@ -19,6 +19,8 @@ import { adsCredentialsFromConfig, type AdsTls } from '../xds/tls.js';
 export interface RunningSwitchyard {
   readonly ads: AdsServer;
   readonly adsPort: number;
+  /** The plaintext loopback ADS port for local proxyless clients, when configured. */
+  readonly adsPlaintextPort: number | undefined;
   /** Ordered, ACK-gated delivery: `provider.snapshot` is the newest published, `lastGood` the fully rolled out one. */
   readonly provider: RolloutProvider;
   /** Waves, self-advancing traffic shifts, model readiness (see docs/rollout.md). */
@@ -83,6 +85,7 @@ async function startWith(config: ServeConfig, logger: Logger, tls: AdsTls | unde
     provider,
     host: config.adsHost,
     port: config.adsPort,
+    ...(config.adsPlaintextLoopbackPort !== undefined ? { plaintextLoopbackPort: config.adsPlaintextLoopbackPort } : {}),
     logger,
     extraServices: [{ definition: resolverServiceDefinition(), implementation: resolverServiceImplementation(getResolver) }],
     ...(tls ? { credentials: tls.credentials, authorizeNode: tls.authorizeNode } : {}),
@@ -135,6 +138,7 @@ async function startWith(config: ServeConfig, logger: Logger, tls: AdsTls | unde
   return {
     ads,
     adsPort,
+    adsPlaintextPort: ads.plaintextPort,
     provider,
     rollout,
     controlPlane,

@@ -70,6 +70,7 @@ export function buildProgram(io: CliIO, setExitCode: (code: number) => void): Co
     .option('-r, --rules <dir>', 'rules directory (default: ./rules, or SWITCHYARD_RULES)')
     .option('--ads-host <host>', 'ADS listen address (default 127.0.0.1, or SWITCHYARD_ADS_HOST)')
     .option('--ads-port <port>', 'ADS listen port (default 18000, or SWITCHYARD_ADS_PORT)', port)
+    .option('--ads-plaintext-port <port>', 'also serve ADS in plaintext on 127.0.0.1:<port>, for local proxyless gRPC clients when the ADS port uses TLS (or SWITCHYARD_ADS_PLAINTEXT_PORT)', port)
     .option('--snapshots <dir>', 'snapshot history directory (default ./xds-snapshots, or SWITCHYARD_SNAPSHOT_DIR)')
     .option('--admin-host <host>', 'admin API listen address (default 127.0.0.1, or SWITCHYARD_ADMIN_HOST); off loopback a token is required')
     .option('--admin-port <port>', 'admin API listen port (default 19000, or SWITCHYARD_ADMIN_PORT)', port)
@@ -87,6 +88,7 @@ export function buildProgram(io: CliIO, setExitCode: (code: number) => void): Co
         rules?: string;
         adsHost?: string;
         adsPort?: number;
+        adsPlaintextPort?: number;
         snapshots?: string;
         adminHost?: string;
         adminPort?: number;
@@ -104,6 +106,7 @@ export function buildProgram(io: CliIO, setExitCode: (code: number) => void): Co
           rulesDir: opts.rules,
           adsHost: opts.adsHost,
           adsPort: opts.adsPort,
+          adsPlaintextLoopbackPort: opts.adsPlaintextPort,
           snapshotDir: opts.snapshots,
           watch: opts.watch,
           logLevel: opts.logLevel as never,

@@ -46,7 +46,13 @@ export async function runServe(overrides: ServeOverrides): Promise<number> {
     process.stderr.write(`rules in ${config.rulesDir} are invalid; serving nothing until they are fixed:\n${app.initial.issues.map(formatIssue).join('\n')}\n`);
   }
   log.info(
-    { event: 'ready', ads: `${config.adsHost}:${app.adsPort}`, admin: app.admin?.address ?? null, version: app.provider.snapshot?.version ?? null },
+    {
+      event: 'ready',
+      ads: `${config.adsHost}:${app.adsPort}`,
+      ...(app.adsPlaintextPort !== undefined ? { adsPlaintextLoopback: `127.0.0.1:${app.adsPlaintextPort}` } : {}),
+      admin: app.admin?.address ?? null,
+      version: app.provider.snapshot?.version ?? null,
+    },
     'switchyard ready',
   );
   let stopping = false;

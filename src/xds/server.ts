@@ -30,6 +30,12 @@ export interface AdsServerOptions {
    * and the stream ends with PERMISSION_DENIED. See src/xds/tls.ts and docs/tls.md.
    */
   authorizeNode?: (node: NodeInfo, peer: PeerIdentity) => string | undefined;
+  /**
+   * Also listen in plaintext on 127.0.0.1:<port> (0 = any free port), next to a TLS port: for
+   * proxyless gRPC clients on the same host, which cannot use TLS to the control plane
+   * (@grpc/grpc-js-xds 1.14). Streams there are local processes: authorizeNode does not apply.
+   */
+  plaintextLoopbackPort?: number;
 }
 
 export interface AdsServerEventMap {
@@ -42,11 +48,14 @@ export interface AdsServerEventMap {
 
 export class AdsServer extends EventEmitter<AdsServerEventMap> {
   private readonly grpcServer: grpc.Server;
+  /** The plaintext loopback listener: its own grpc.Server (so a call's listener is known), the same streams and events. */
+  private readonly plaintextServer: grpc.Server | undefined;
   private readonly streams = new Set<AdsStream>();
   private readonly ctx: StreamContext;
   private readonly log: Logger;
   private unsubscribe: (() => void) | undefined;
   private boundPort = 0;
+  private boundPlaintextPort: number | undefined;
   private killed = false;
 
   constructor(private readonly options: AdsServerOptions) {
@@ -68,7 +77,14 @@ export class AdsServer extends EventEmitter<AdsServerEventMap> {
     };
     const authorizeNode = options.authorizeNode;
     if (authorizeNode) this.ctx.authorize = (node, call) => authorizeNode(node, peerIdentityOf(call));
-    this.grpcServer = new grpc.Server({
+    this.grpcServer = this.grpcServerWith(this.ctx);
+    // Local processes on the loopback listener: no certificate to check a node identity against.
+    const { authorize: _none, ...localCtx } = this.ctx;
+    this.plaintextServer = options.plaintextLoopbackPort !== undefined ? this.grpcServerWith(localCtx) : undefined;
+  }
+
+  private grpcServerWith(ctx: StreamContext): grpc.Server {
+    const server = new grpc.Server({
       'grpc.keepalive_time_ms': 30_000,
       'grpc.keepalive_timeout_ms': 10_000,
       'grpc.keepalive_permit_without_calls': 1,
@@ -76,17 +92,18 @@ export class AdsServer extends EventEmitter<AdsServerEventMap> {
       'grpc.max_receive_message_length': 16 * 1024 * 1024,
       'grpc.max_send_message_length': -1,
     });
-    this.grpcServer.addService(adsServiceDefinition(), {
+    server.addService(adsServiceDefinition(), {
       StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, Buffer>) => {
-        const stream = new SotwStream(call, this.ctx, call.getPeer());
+        const stream = new SotwStream(call, ctx, call.getPeer());
         this.attach(stream, call, (req) => stream.onRequest(req as DiscoveryRequest));
       },
       DeltaAggregatedResources: (call: grpc.ServerDuplexStream<DeltaDiscoveryRequest, Buffer>) => {
-        const stream = new DeltaStream(call, this.ctx, call.getPeer());
+        const stream = new DeltaStream(call, ctx, call.getPeer());
         this.attach(stream, call, (req) => stream.onRequest(req as DeltaDiscoveryRequest));
       },
     });
-    for (const extra of options.extraServices ?? []) this.grpcServer.addService(extra.definition, extra.implementation);
+    for (const extra of this.options.extraServices ?? []) server.addService(extra.definition, extra.implementation);
+    return server;
   }
 
   private attach(stream: AdsStream, call: grpc.ServerDuplexStream<unknown, Buffer>, onRequest: (req: unknown) => void): void {
@@ -116,6 +133,11 @@ export class AdsServer extends EventEmitter<AdsServerEventMap> {
     const port = this.options.port ?? DEFAULT_ADS_PORT;
     const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
     this.boundPort = await bindServer(this.grpcServer, address, this.options.credentials);
+    if (this.plaintextServer) {
+      // Same streams and events: the rollout sees these proxies like any other.
+      this.boundPlaintextPort = await bindServer(this.plaintextServer, `127.0.0.1:${this.options.plaintextLoopbackPort ?? 0}`);
+      this.log.info({ event: 'ads_listening', address: `127.0.0.1:${this.boundPlaintextPort}`, plaintext: true }, 'ADS plaintext loopback listener for local proxyless clients');
+    }
     this.unsubscribe = this.options.provider.onChange(() => this.fanOut());
     this.log.info({ event: 'ads_listening', address: `${host}:${this.boundPort}` }, 'ADS server listening');
     return this.boundPort;
@@ -123,6 +145,11 @@ export class AdsServer extends EventEmitter<AdsServerEventMap> {
 
   get port(): number {
     return this.boundPort;
+  }
+
+  /** The plaintext loopback port, when one was asked for (see AdsServerOptions.plaintextLoopbackPort). */
+  get plaintextPort(): number | undefined {
+    return this.boundPlaintextPort;
   }
 
   /** Every stream re-plans against the snapshot the provider now holds for its node. */
@@ -143,7 +170,7 @@ export class AdsServer extends EventEmitter<AdsServerEventMap> {
     if (this.killed) return; // forceShutdown already closed everything; tryShutdown would never call back
     this.unsubscribe?.();
     for (const s of this.streams) s.end();
-    await shutdownServer(this.grpcServer, graceMs);
+    await Promise.all([shutdownServer(this.grpcServer, graceMs), ...(this.plaintextServer ? [shutdownServer(this.plaintextServer, graceMs)] : [])]);
     this.log.info({ event: 'ads_stopped' }, 'ADS server stopped');
   }
 
@@ -152,6 +179,8 @@ export class AdsServer extends EventEmitter<AdsServerEventMap> {
     this.killed = true;
     this.unsubscribe?.();
     this.grpcServer.forceShutdown();
+    this.plaintextServer?.forceShutdown();
     for (const s of this.streams) s.close();
   }
 }
+

@@ -144,5 +144,9 @@ describe('switchyard CLI', () => {
     expect(serveConfig({ admin: { port: 0, host: undefined } }, env).admin).toEqual({ host: '127.0.0.2', port: 0, token: 'from-env' });
     expect(serveConfig({ admin: false }, env).admin).toBeUndefined();
     expect(serveConfig({ rulesDir: undefined }, env).rulesDir).toBe('/r');
+    // The plaintext loopback ADS listener: off unless asked for; the flag wins over the environment.
+    expect(serveConfig({}, {}).adsPlaintextLoopbackPort).toBeUndefined();
+    expect(serveConfig({}, { SWITCHYARD_ADS_PLAINTEXT_PORT: '18001' }).adsPlaintextLoopbackPort).toBe(18001);
+    expect(serveConfig({ adsPlaintextLoopbackPort: 0 }, { SWITCHYARD_ADS_PLAINTEXT_PORT: '18001' }).adsPlaintextLoopbackPort).toBe(0);
   });
 });

@@ -101,12 +101,12 @@ interface Started {
   lines: Array<Record<string, unknown>>;
 }
 
-async function startTlsServer(cfg: Partial<AdsTlsConfig> = {}): Promise<Started> {
+async function startTlsServer(cfg: Partial<AdsTlsConfig> = {}, extra: { plaintextLoopbackPort?: number } = {}): Promise<Started> {
   const { logger, lines } = recordingLogger();
   const t = await adsCredentialsFromConfig({ certFile: fx.files.cert, keyFile: fx.files.key, settleMs: 20, pollIntervalMs: 0, ...cfg }, logger);
   tlsSets.push(t);
   const provider = new SingleSnapshotProvider(snapshot1);
-  const server = new AdsServer({ provider, port: 0, logger, credentials: t.credentials, ...(t.authorizeNode ? { authorizeNode: t.authorizeNode } : {}) });
+  const server = new AdsServer({ provider, port: 0, logger, credentials: t.credentials, ...(t.authorizeNode ? { authorizeNode: t.authorizeNode } : {}), ...extra });
   servers.push(server);
   const port = await server.start();
   return { server, port, address: `127.0.0.1:${port}`, provider, tls: t, lines };
@@ -275,6 +275,20 @@ describe('node identity', () => {
     const s = await startTlsServer(identity({ requireClientCert: false }));
     const err = await expectRefused(sotw(s.address, 'edge-1', ssl(fx.ca.cert)), grpc.status.PERMISSION_DENIED);
     expect(err.details).toContain('no verified client certificate');
+  });
+});
+
+describe('plaintext loopback listener (local proxyless gRPC clients)', () => {
+  it('serves plaintext on 127.0.0.1 next to an mTLS port with node identity checks, in the same fleet', async () => {
+    const s = await startTlsServer(identity(), { plaintextLoopbackPort: 0 });
+    const plain = `127.0.0.1:${s.server.plaintextPort!}`;
+    // No certificate, any node id: a local process (grpc-js-xds cannot speak TLS to its xDS server).
+    await expectServed(sotw(plain, 'local-grpc'));
+    expect(s.server.streamStatuses().map((st) => st.node.id)).toContain('local-grpc');
+    // The TLS port is unchanged: plaintext and foreign identities are still refused there.
+    await expectRefused(sotw(s.address, 'local-grpc'), grpc.status.UNAVAILABLE);
+    await expectRefused(sotw(s.address, 'edge-2', ssl(fx.ca.cert, fx.edge1)), grpc.status.PERMISSION_DENIED);
+    await expectServed(sotw(s.address, 'edge-1', ssl(fx.ca.cert, fx.edge1)));
   });
 });
 
