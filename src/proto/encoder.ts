@@ -423,24 +423,20 @@ class Encoder {
   }
 
   private string(tag: number, tagSize: number, s: string): number {
-    const len = s.length < SHORT_STRING ? utf8Length(s) : Buffer.byteLength(s);
-    const t = this.tape;
-    const at = this.n;
-    t[at] = OP_STR;
-    t[at + 1] = tag;
-    t[at + 2] = s;
-    t[at + 3] = len;
-    this.n = at + 4;
-    return tagSize + varintSize(len) + len;
+    return this.delimited(OP_STR, tag, tagSize, s, s.length < SHORT_STRING ? utf8Length(s) : Buffer.byteLength(s));
   }
 
   private bytes(tag: number, tagSize: number, b: ArrayLike<number>): number {
-    const len = b.length >>> 0;
+    return this.delimited(OP_BYTES, tag, tagSize, b, b.length >>> 0);
+  }
+
+  /** A length-delimited value (string or bytes) of `len` bytes on the tape. */
+  private delimited(op: number, tag: number, tagSize: number, payload: string | ArrayLike<number>, len: number): number {
     const t = this.tape;
     const at = this.n;
-    t[at] = OP_BYTES;
+    t[at] = op;
     t[at + 1] = tag;
-    t[at + 2] = b;
+    t[at + 2] = payload;
     t[at + 3] = len;
     this.n = at + 4;
     return tagSize + varintSize(len) + len;
