@@ -281,7 +281,7 @@ export abstract class AdsStream {
       ts.ackedAt = now;
       // A response planned for an older snapshot holds what a newer one wants when nothing was
       // sent since and the content is the same (the type did not change): it counts for the newer.
-      ts.ackedSnapshot = ts.inflight.length === 0 && f.contentKey === ts.sentKey ? ts.plannedSnapshot : f.snapshotVersion;
+      ts.ackedSnapshot = ts.inflight.length === 0 && f.contentKey === ts.sentKey && ts.plannedSnapshot !== '' ? ts.plannedSnapshot : f.snapshotVersion;
       ts.rejectedKey = '';
       if (ts.rejectedVersions) for (const r of f.changed ?? []) ts.rejectedVersions.delete(r.name);
       this.ctx.events.ack(base);
