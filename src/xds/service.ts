@@ -1,35 +1,12 @@
-// gRPC service definition for ADS. Requests are decoded with protobufjs; responses are already
-// encoded bytes (assembled from per-resource fragments), so serialization is the identity.
+// gRPC service definition for ADS. State-of-the-world requests are read by request-decoder.ts (the
+// ACK hot path), delta requests by protobufjs; responses are already encoded bytes (assembled from
+// per-resource fragments), so serialization is the identity.
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import { messageType } from '../proto/messages.js';
+import { decodeDiscoveryRequest } from './request-decoder.js';
+import type { DeltaDiscoveryRequest } from './request-types.js';
 
-export interface DecodedNode {
-  id: string;
-  cluster: string;
-  locality?: { region?: string; zone?: string; sub_zone?: string } | null;
-  user_agent_name: string;
-  user_agent_version?: string;
-  metadata?: { fields?: Record<string, unknown> } | null;
-}
-
-export interface DiscoveryRequest {
-  version_info: string;
-  node?: DecodedNode | null;
-  resource_names: string[];
-  type_url: string;
-  response_nonce: string;
-  error_detail?: { code?: number; message?: string } | null;
-}
-
-export interface DeltaDiscoveryRequest {
-  node?: DecodedNode | null;
-  type_url: string;
-  resource_names_subscribe: string[];
-  resource_names_unsubscribe: string[];
-  initial_resource_versions: Record<string, string>;
-  response_nonce: string;
-  error_detail?: { code?: number; message?: string } | null;
-}
+export type { DecodedNode, DiscoveryRequest, DeltaDiscoveryRequest } from './request-types.js';
 
 const identity = (b: Buffer): Buffer => b;
 
@@ -47,7 +24,7 @@ export function adsServiceDefinition(): ServiceDefinition {
       requestStream: true,
       responseStream: true,
       requestSerialize: identity,
-      requestDeserialize: decoder<DiscoveryRequest>('envoy.service.discovery.v3.DiscoveryRequest'),
+      requestDeserialize: decodeDiscoveryRequest,
       responseSerialize: identity,
       responseDeserialize: identity,
     },
