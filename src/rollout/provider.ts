@@ -368,12 +368,10 @@ export class RolloutProvider implements SnapshotProvider {
     }
     if (r?.status === 'paused') {
       r.status = 'rolling';
-      if (r.stall) {
-        // Waiting again: a fresh deadline for the wave that stalled (if it still waits).
-        r.stall = undefined;
-        const w = r.waves[r.opened];
-        if (w?.status === 'active') this.armAckDeadline(r, w);
-      }
+      // Waiting again (after a stall or an operator pause): a fresh deadline for the open wave if it still waits.
+      r.stall = undefined;
+      const w = r.waves[r.opened];
+      if (w?.status === 'active' && w.ackTimer === undefined) this.armAckDeadline(r, w);
       this.advance(r);
     }
   }

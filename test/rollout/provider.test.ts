@@ -210,6 +210,28 @@ describe('RolloutProvider operations', () => {
     await serverCondition(f.server, () => nodesHold(f.server, ['canary-0', 'proxy-00'], AB), 'fleet on AB');
   });
 
+  it('an operator pause outlasting the ACK timeout stalls nothing; resume gives the open wave a fresh deadline', async () => {
+    const clock = new ManualClock();
+    const ACK_TIMEOUT = 5_000;
+    const f = await startFleet(A, rolloutPolicy({ canaryClusters: ['canary'], waves: [100], ackTimeoutMs: ACK_TIMEOUT }), { clock });
+    fleet = f;
+    const holdTarget = (r: SotwResponse): boolean => r.type_url === TypeUrl.Cluster && r.resources.some((x) => x.name === 'shard-b');
+    const canary = f.add({ id: 'canary-0', cluster: 'canary' });
+    await serverCondition(f.server, () => nodesHold(f.server, ['canary-0'], A), 'canary on A');
+    canary.hold = holdTarget;
+    f.provider.publish(AB);
+    await canary.until(() => canary.received.some((r) => holdTarget(r.response)), 10_000, 'canary received the target CDS');
+    f.provider.pause();
+    clock.advance(2 * ACK_TIMEOUT);
+    expect(f.provider.state()).toMatchObject({ status: 'paused', stall: null });
+    f.provider.resume();
+    clock.advance(ACK_TIMEOUT - 1);
+    expect(f.provider.state()).toMatchObject({ status: 'rolling', stall: null });
+    clock.advance(1);
+    expect((await f.rolloutEvent('stalled')).reason.waitingFor).toEqual(['canary-0']);
+    canary.release();
+  });
+
   it('resume retries a halted rollout from the canary; a stream that already rejected that content halts it again at once', async () => {
     let refuse = true;
     const noBake = rolloutPolicy({ canaryClusters: ['canary'], waves: [100] });
