@@ -1,13 +1,16 @@
-// DiscoveryRequest (state of the world) read straight from the wire: every proxy sends one per
-// response it ACKs, so this is the busiest decode of a fan-out. It reads the five fields the
-// stream uses and hands the two nested messages (node, error_detail) to protobufjs; protobufjs'
-// generic decode built a message instance and an array per request. Same values as protobufjs
-// for those fields (test/xds/request-decoder.test.ts compares on random requests); other fields
-// (resource_locators) are skipped; truncated or malformed input throws (grpc-js then fails the call).
+// ADS requests read straight from the wire: every proxy sends one per response it ACKs, so these
+// are the busiest decodes of a fan-out. They read the fields the streams use and hand the nested
+// messages (node, error_detail) to protobufjs, whose generic decode built a message instance and
+// arrays per request. Same values as protobufjs for those fields (test/xds/request-decoder.test.ts
+// compares on random requests); other fields (resource locators) are skipped; truncated or
+// malformed input throws (grpc-js then fails the call).
 import { messageType } from '../proto/messages.js';
-import type { DecodedNode, DiscoveryRequest } from './request-types.js';
+import type { DecodedNode, DeltaDiscoveryRequest, DiscoveryRequest } from './request-types.js';
 
 const NO_NAMES: readonly string[] = Object.freeze([]);
+const NO_VERSIONS: Readonly<Record<string, string>> = Object.freeze({});
+const NODE = 'envoy.config.core.v3.Node';
+const STATUS = 'google.rpc.Status';
 
 /** Type URLs seen before, so a request keeps no copy of the same long string (one per ACK otherwise). */
 const typeUrls = new Map<string, string>();
@@ -54,6 +57,28 @@ class Cursor {
     return this.buf.toString('utf8', start, end);
   }
 
+  /** A nested message, decoded by protobufjs. */
+  message<T>(typeName: string): T {
+    const [start, end] = this.span();
+    return messageType(typeName).decode(this.buf.subarray(start, end)) as unknown as T;
+  }
+
+  /** A map<string, string> entry (key 1, value 2; absent ones are ""). */
+  stringEntry(): [string, string] {
+    const [start, end] = this.span();
+    this.pos = start;
+    let key = '';
+    let value = '';
+    while (this.pos < end) {
+      const tag = this.varint();
+      if (tag === 0x0a) key = this.string();
+      else if (tag === 0x12) value = this.string();
+      else this.skip(tag & 7);
+    }
+    if (this.pos !== end) throw new RangeError('index out of range: a map entry overruns its length');
+    return [key, value];
+  }
+
   skip(wireType: number): void {
     switch (wireType) {
       case 0:
@@ -96,11 +121,9 @@ export function decodeDiscoveryRequest(buf: Buffer): DiscoveryRequest {
         case 1:
           versionInfo = c.string();
           continue;
-        case 2: {
-          const [start, end] = c.span();
-          node = messageType('envoy.config.core.v3.Node').decode(buf.subarray(start, end)) as unknown as DecodedNode;
+        case 2:
+          node = c.message<DecodedNode>(NODE);
           continue;
-        }
         case 3:
           (names ??= []).push(c.string());
           continue;
@@ -110,15 +133,67 @@ export function decodeDiscoveryRequest(buf: Buffer): DiscoveryRequest {
         case 5:
           nonce = c.string();
           continue;
-        case 6: {
-          const [start, end] = c.span();
-          errorDetail = messageType('google.rpc.Status').decode(buf.subarray(start, end)) as NonNullable<DiscoveryRequest['error_detail']>;
+        case 6:
+          errorDetail = c.message<NonNullable<DiscoveryRequest['error_detail']>>(STATUS);
           continue;
-        }
       }
     }
     if (field === 0) throw new Error(`invalid field number 0 at offset ${c.pos}`);
     c.skip(wireType);
   }
   return { version_info: versionInfo, node, resource_names: names ?? (NO_NAMES as string[]), type_url: typeUrl, response_nonce: nonce, error_detail: errorDetail };
+}
+
+export function decodeDeltaDiscoveryRequest(buf: Buffer): DeltaDiscoveryRequest {
+  const c = new Cursor(buf);
+  let typeUrl = '';
+  let nonce = '';
+  let subscribe: string[] | undefined;
+  let unsubscribe: string[] | undefined;
+  let initial: Record<string, string> | undefined;
+  let node: DecodedNode | null = null;
+  let errorDetail: DeltaDiscoveryRequest['error_detail'] = null;
+  while (c.pos < buf.length) {
+    const tag = c.varint();
+    const field = tag >>> 3;
+    const wireType = tag & 7;
+    if (wireType === 2 && field >= 1 && field <= 7) {
+      switch (field) {
+        case 1:
+          node = c.message<DecodedNode>(NODE);
+          continue;
+        case 2:
+          typeUrl = intern(c.string());
+          continue;
+        case 3:
+          (subscribe ??= []).push(c.string());
+          continue;
+        case 4:
+          (unsubscribe ??= []).push(c.string());
+          continue;
+        case 5: {
+          const [k, v] = c.stringEntry();
+          (initial ??= {})[k] = v;
+          continue;
+        }
+        case 6:
+          nonce = c.string();
+          continue;
+        case 7:
+          errorDetail = c.message<NonNullable<DeltaDiscoveryRequest['error_detail']>>(STATUS);
+          continue;
+      }
+    }
+    if (field === 0) throw new Error(`invalid field number 0 at offset ${c.pos}`);
+    c.skip(wireType);
+  }
+  return {
+    node,
+    type_url: typeUrl,
+    resource_names_subscribe: subscribe ?? (NO_NAMES as string[]),
+    resource_names_unsubscribe: unsubscribe ?? (NO_NAMES as string[]),
+    initial_resource_versions: initial ?? (NO_VERSIONS as Record<string, string>),
+    response_nonce: nonce,
+    error_detail: errorDetail,
+  };
 }

@@ -1,19 +1,12 @@
-// gRPC service definition for ADS. State-of-the-world requests are read by request-decoder.ts (the
-// ACK hot path), delta requests by protobufjs; responses are already encoded bytes (assembled from
-// per-resource fragments), so serialization is the identity.
+// gRPC service definition for ADS. Requests are read by request-decoder.ts (the ACK hot path);
+// responses are already encoded bytes (assembled from per-resource fragments), so serialization is
+// the identity.
 import type { ServiceDefinition } from '@grpc/grpc-js';
-import { messageType } from '../proto/messages.js';
-import { decodeDiscoveryRequest } from './request-decoder.js';
-import type { DeltaDiscoveryRequest } from './request-types.js';
+import { decodeDeltaDiscoveryRequest, decodeDiscoveryRequest } from './request-decoder.js';
 
 export type { DecodedNode, DiscoveryRequest, DeltaDiscoveryRequest } from './request-types.js';
 
 const identity = (b: Buffer): Buffer => b;
-
-function decoder<T>(typeName: string): (b: Buffer) => T {
-  const type = messageType(typeName);
-  return (b: Buffer) => type.decode(b) as unknown as T;
-}
 
 export const ADS_SERVICE_NAME = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
 
@@ -33,7 +26,7 @@ export function adsServiceDefinition(): ServiceDefinition {
       requestStream: true,
       responseStream: true,
       requestSerialize: identity,
-      requestDeserialize: decoder<DeltaDiscoveryRequest>('envoy.service.discovery.v3.DeltaDiscoveryRequest'),
+      requestDeserialize: decodeDeltaDiscoveryRequest,
       responseSerialize: identity,
       responseDeserialize: identity,
     },

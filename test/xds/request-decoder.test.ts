@@ -1,30 +1,35 @@
-// The state-of-the-world request decoder (src/xds/request-decoder.ts) reads what protobufjs reads
+// The ADS request decoders (src/xds/request-decoder.ts) read what protobufjs reads
 // for the fields the streams use, on random requests (unicode, repeated and absent fields, nested
 // node and error_detail, fields it skips), and refuses truncated input (the stream then fails, as for any undecodable request).
 import { describe, expect, it } from 'vitest';
 import { prng } from '../../bench/prng.js';
 import { messageType } from '../../src/proto/messages.js';
 import { TypeUrl } from '../../src/proto/type-urls.js';
-import { decodeDiscoveryRequest } from '../../src/xds/request-decoder.js';
+import { decodeDeltaDiscoveryRequest, decodeDiscoveryRequest } from '../../src/xds/request-decoder.js';
 
 const REQUEST = messageType('envoy.service.discovery.v3.DiscoveryRequest');
 const NODE = messageType('envoy.config.core.v3.Node');
 const STATUS = messageType('google.rpc.Status');
+const DELTA = messageType('envoy.service.discovery.v3.DeltaDiscoveryRequest');
 
-function randomRequest(rand: () => number): Record<string, unknown> {
+function generators(rand: () => number) {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
   const text = (): string => pick(['', 'a', 'model-serving', 'shard-007', '*', 'ünïcødé-名前', 'x'.repeat(200), String(Math.floor(rand() * 1e9))]);
+  const node = (): Record<string, unknown> => ({
+    id: text(),
+    cluster: text(),
+    user_agent_name: pick(['envoy', 'gRPC Node.js', '']),
+    ...(rand() < 0.5 ? { locality: { region: 'eu', zone: text() } } : {}),
+    ...(rand() < 0.5 ? { metadata: { fields: { canary: { bool_value: rand() < 0.5 }, ring: { string_value: text() } } } } : {}),
+  });
+  return { pick, text, node };
+}
+
+function randomRequest(rand: () => number): Record<string, unknown> {
+  const { pick, text, node } = generators(rand);
   const req: Record<string, unknown> = {};
   if (rand() < 0.7) req.version_info = text();
-  if (rand() < 0.4) {
-    req.node = {
-      id: text(),
-      cluster: text(),
-      user_agent_name: pick(['envoy', 'gRPC Node.js', '']),
-      ...(rand() < 0.5 ? { locality: { region: 'eu', zone: text() } } : {}),
-      ...(rand() < 0.5 ? { metadata: { fields: { canary: { bool_value: rand() < 0.5 }, ring: { string_value: text() } } } } : {}),
-    };
-  }
+  if (rand() < 0.4) req.node = node();
   if (rand() < 0.8) req.resource_names = Array.from({ length: Math.floor(rand() * 5) }, text);
   if (rand() < 0.9) req.type_url = pick([...Object.values(TypeUrl), text()]);
   if (rand() < 0.7) req.response_nonce = text();
@@ -48,6 +53,32 @@ describe('DiscoveryRequest decoder', () => {
       expect(got.node ? NODE.toObject(got.node as never) : null).toEqual(node);
       const status = want.error_detail ? STATUS.toObject(want.error_detail as never) : null;
       expect(got.error_detail ? STATUS.toObject(got.error_detail as never) : null).toEqual(status);
+    }
+  });
+
+  it('reads delta requests as protobufjs does, on 3,000 random requests (map of initial versions included)', () => {
+    const rand = prng(7);
+    for (let i = 0; i < 3000; i++) {
+      const { pick, text, node } = generators(rand);
+      const req: Record<string, unknown> = {};
+      if (rand() < 0.4) req.node = node();
+      if (rand() < 0.9) req.type_url = pick([...Object.values(TypeUrl), text()]);
+      if (rand() < 0.6) req.resource_names_subscribe = Array.from({ length: Math.floor(rand() * 4) }, text);
+      if (rand() < 0.3) req.resource_names_unsubscribe = Array.from({ length: Math.floor(rand() * 3) }, text);
+      if (rand() < 0.3) req.initial_resource_versions = Object.fromEntries(Array.from({ length: Math.floor(rand() * 4) }, () => [text(), text()]));
+      if (rand() < 0.7) req.response_nonce = text();
+      if (rand() < 0.2) req.error_detail = { code: Math.floor(rand() * 16), message: text() };
+      if (rand() < 0.2) req.resource_locators_subscribe = [{ name: text() }];
+      const bytes = Buffer.from(DELTA.encode(DELTA.fromObject(req)).finish());
+      const want = DELTA.decode(bytes) as unknown as Record<string, unknown>;
+      const got = decodeDeltaDiscoveryRequest(bytes);
+      expect(got.type_url).toBe(want.type_url);
+      expect(got.response_nonce).toBe(want.response_nonce);
+      expect([...got.resource_names_subscribe]).toEqual([...(want.resource_names_subscribe as string[])]);
+      expect([...got.resource_names_unsubscribe]).toEqual([...(want.resource_names_unsubscribe as string[])]);
+      expect({ ...got.initial_resource_versions }).toEqual({ ...(want.initial_resource_versions as Record<string, string>) });
+      expect(got.node ? NODE.toObject(got.node as never) : null).toEqual(want.node ? NODE.toObject(want.node as never) : null);
+      expect(got.error_detail ? STATUS.toObject(got.error_detail as never) : null).toEqual(want.error_detail ? STATUS.toObject(want.error_detail as never) : null);
     }
   });
 
