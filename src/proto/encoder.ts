@@ -432,13 +432,7 @@ class Encoder {
 
   /** A length-delimited value (string or bytes) of `len` bytes on the tape. */
   private delimited(op: number, tag: number, tagSize: number, payload: string | ArrayLike<number>, len: number): number {
-    const t = this.tape;
-    const at = this.n;
-    t[at] = op;
-    t[at + 1] = tag;
-    t[at + 2] = payload;
-    t[at + 3] = len;
-    this.n = at + 4;
+    this.op3(op, tag, payload, len);
     return tagSize + varintSize(len) + len;
   }
 
@@ -451,7 +445,7 @@ class Encoder {
     this.n = at + 3;
   }
 
-  private op3(op: number, tag: number, a: number, b: number): void {
+  private op3(op: number, tag: number, a: unknown, b: number): void {
     const t = this.tape;
     const at = this.n;
     t[at] = op;
