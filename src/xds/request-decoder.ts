@@ -105,47 +105,40 @@ class Cursor {
 }
 
 export function decodeDiscoveryRequest(buf: Buffer): DiscoveryRequest {
-  const c = new Cursor(buf);
   let versionInfo = '';
   let typeUrl = '';
   let nonce = '';
   let names: string[] | undefined;
   let node: DecodedNode | null = null;
   let errorDetail: DiscoveryRequest['error_detail'] = null;
-  while (c.pos < buf.length) {
-    const tag = c.varint();
-    const field = tag >>> 3;
-    const wireType = tag & 7;
-    if (wireType === 2 && field >= 1 && field <= 6) {
-      switch (field) {
-        case 1:
-          versionInfo = c.string();
-          continue;
-        case 2:
-          node = c.message<DecodedNode>(NODE);
-          continue;
-        case 3:
-          (names ??= []).push(c.string());
-          continue;
-        case 4:
-          typeUrl = intern(c.string());
-          continue;
-        case 5:
-          nonce = c.string();
-          continue;
-        case 6:
-          errorDetail = c.message<NonNullable<DiscoveryRequest['error_detail']>>(STATUS);
-          continue;
-      }
+  readFields(new Cursor(buf), (c, field) => {
+    switch (field) {
+      case 1:
+        versionInfo = c.string();
+        return true;
+      case 2:
+        node = c.message<DecodedNode>(NODE);
+        return true;
+      case 3:
+        (names ??= []).push(c.string());
+        return true;
+      case 4:
+        typeUrl = intern(c.string());
+        return true;
+      case 5:
+        nonce = c.string();
+        return true;
+      case 6:
+        errorDetail = c.message<NonNullable<DiscoveryRequest['error_detail']>>(STATUS);
+        return true;
+      default:
+        return false;
     }
-    if (field === 0) throw new Error(`invalid field number 0 at offset ${c.pos}`);
-    c.skip(wireType);
-  }
+  });
   return { version_info: versionInfo, node, resource_names: names ?? (NO_NAMES as string[]), type_url: typeUrl, response_nonce: nonce, error_detail: errorDetail };
 }
 
 export function decodeDeltaDiscoveryRequest(buf: Buffer): DeltaDiscoveryRequest {
-  const c = new Cursor(buf);
   let typeUrl = '';
   let nonce = '';
   let subscribe: string[] | undefined;
@@ -153,40 +146,35 @@ export function decodeDeltaDiscoveryRequest(buf: Buffer): DeltaDiscoveryRequest 
   let initial: Record<string, string> | undefined;
   let node: DecodedNode | null = null;
   let errorDetail: DeltaDiscoveryRequest['error_detail'] = null;
-  while (c.pos < buf.length) {
-    const tag = c.varint();
-    const field = tag >>> 3;
-    const wireType = tag & 7;
-    if (wireType === 2 && field >= 1 && field <= 7) {
-      switch (field) {
-        case 1:
-          node = c.message<DecodedNode>(NODE);
-          continue;
-        case 2:
-          typeUrl = intern(c.string());
-          continue;
-        case 3:
-          (subscribe ??= []).push(c.string());
-          continue;
-        case 4:
-          (unsubscribe ??= []).push(c.string());
-          continue;
-        case 5: {
-          const [k, v] = c.stringEntry();
-          (initial ??= {})[k] = v;
-          continue;
-        }
-        case 6:
-          nonce = c.string();
-          continue;
-        case 7:
-          errorDetail = c.message<NonNullable<DeltaDiscoveryRequest['error_detail']>>(STATUS);
-          continue;
+  readFields(new Cursor(buf), (c, field) => {
+    switch (field) {
+      case 1:
+        node = c.message<DecodedNode>(NODE);
+        return true;
+      case 2:
+        typeUrl = intern(c.string());
+        return true;
+      case 3:
+        (subscribe ??= []).push(c.string());
+        return true;
+      case 4:
+        (unsubscribe ??= []).push(c.string());
+        return true;
+      case 5: {
+        const [k, v] = c.stringEntry();
+        (initial ??= {})[k] = v;
+        return true;
       }
+      case 6:
+        nonce = c.string();
+        return true;
+      case 7:
+        errorDetail = c.message<NonNullable<DeltaDiscoveryRequest['error_detail']>>(STATUS);
+        return true;
+      default:
+        return false;
     }
-    if (field === 0) throw new Error(`invalid field number 0 at offset ${c.pos}`);
-    c.skip(wireType);
-  }
+  });
   return {
     node,
     type_url: typeUrl,
@@ -196,4 +184,19 @@ export function decodeDeltaDiscoveryRequest(buf: Buffer): DeltaDiscoveryRequest 
     response_nonce: nonce,
     error_detail: errorDetail,
   };
+}
+
+/**
+ * Walks a message: `read` gets each length-delimited field and returns false for those it does
+ * not take; they and every other field are skipped.
+ */
+function readFields(c: Cursor, read: (c: Cursor, field: number) => boolean): void {
+  while (c.pos < c.buf.length) {
+    const tag = c.varint();
+    const field = tag >>> 3;
+    const wireType = tag & 7;
+    if (field === 0) throw new Error(`invalid field number 0 at offset ${c.pos}`);
+    if (wireType === 2 && read(c, field)) continue;
+    c.skip(wireType);
+  }
 }
