@@ -143,7 +143,7 @@ export abstract class AdsStream {
       if (!ts.dirty && snapshot && this.stillPlanned(ts, snapshot)) continue;
       ts.dirty = true;
     }
-    this.pump();
+    this.pump(snapshot);
   }
 
   private stillPlanned(ts: TypeState, snapshot: ServedSnapshot): boolean {
@@ -167,9 +167,10 @@ export abstract class AdsStream {
    * planned only when the previous write completed, so a stream that does not read holds at most
    * the latest state per type (planned from the newest snapshot), never a backlog.
    */
-  protected pump(): void {
+  protected pump(known?: ServedSnapshot): void {
     if (this.writing || this.closed || !this.node) return;
-    const snapshot = this.ctx.provider.snapshotFor(this.node);
+    // snapshotChanged() has just asked the provider: one lookup per stream and change, not two.
+    const snapshot = known ?? this.ctx.provider.snapshotFor(this.node);
     if (!snapshot) return;
     for (const ts of this.ordered) {
       if (!ts.dirty) continue;
