@@ -26,6 +26,15 @@ const CANARY: FleetNode = { id: 'canary-0', cluster: 'canary' };
 const PROXIES: FleetNode[] = Array.from({ length: 8 }, (_, i) => ({ id: `proxy-${String(i).padStart(2, '0')}`, cluster: 'edge' }));
 const ids = (nodes: FleetNode[]): string[] => nodes.map((n) => n.id);
 const gotTarget = (c: FleetClient, cluster: string): boolean => c.received.some((r) => r.names.includes(cluster) || (r.typeUrl === TypeUrl.RouteConfiguration && routeClustersOf(r.response).includes(cluster)));
+/** The target's CDS (it adds shard-b): a client told to hold it does not ACK it until release(). */
+const holdTarget = (r: SotwResponse): boolean => r.type_url === TypeUrl.Cluster && r.resources.some((x) => x.name === 'shard-b');
+
+/** Makes `c` hold the target's CDS and waits until it received it (unACKed). */
+async function holdingTarget(c: FleetClient, publish?: () => void): Promise<void> {
+  c.hold = holdTarget;
+  publish?.();
+  await c.until(() => c.received.some((r) => holdTarget(r.response)), 10_000, `${c.node.id} received the target CDS`);
+}
 
 async function start(clock?: ManualClock): Promise<{ f: FleetHarness; canary: FleetClient; others: FleetClient[] }> {
   const f = await startFleet(A, policy, clock ? { clock } : {});
@@ -158,17 +167,13 @@ describe('RolloutProvider operations', () => {
     const noBake = rolloutPolicy({ canaryClusters: ['canary'], waves: [100] });
     const f = await startFleet(A, noBake);
     fleet = f;
-    const holdTarget = (r: SotwResponse): boolean => r.type_url === TypeUrl.Cluster && r.resources.some((x) => x.name === 'shard-b');
     const first = f.add({ id: 'canary-0', cluster: 'canary' });
     const other = f.add({ id: 'proxy-00', cluster: 'edge' });
     await serverCondition(f.server, () => nodesHold(f.server, ['canary-0', 'proxy-00'], A), 'fleet on A');
-    first.hold = holdTarget;
-    f.provider.publish(AB);
-    await first.until(() => first.received.some((r) => holdTarget(r.response)), 10_000, 'canary-0 received the target CDS');
+    await holdingTarget(first, () => f.provider.publish(AB));
     // A second canary joins the open wave and also sits on the target.
     const joiner = f.add({ id: 'canary-1', cluster: 'canary' });
-    joiner.hold = holdTarget;
-    await joiner.until(() => joiner.received.some((r) => holdTarget(r.response)), 10_000, 'canary-1 received the target CDS');
+    await holdingTarget(joiner);
     expect(f.provider.state().waves[0]).toMatchObject({ status: 'active', members: 2, acked: 0, waitingFor: ['canary-0', 'canary-1'] });
     first.release();
     await serverCondition(f.server, () => nodesHold(f.server, ['canary-0'], AB), 'canary-0 on AB');
@@ -184,13 +189,10 @@ describe('RolloutProvider operations', () => {
     const ACK_TIMEOUT = 5_000;
     const f = await startFleet(A, rolloutPolicy({ canaryClusters: ['canary'], waves: [100], ackTimeoutMs: ACK_TIMEOUT }), { clock });
     fleet = f;
-    const holdTarget = (r: SotwResponse): boolean => r.type_url === TypeUrl.Cluster && r.resources.some((x) => x.name === 'shard-b');
     const canary = f.add({ id: 'canary-0', cluster: 'canary' });
     const other = f.add({ id: 'proxy-00', cluster: 'edge' });
     await serverCondition(f.server, () => nodesHold(f.server, ['canary-0', 'proxy-00'], A), 'fleet on A');
-    canary.hold = holdTarget;
-    f.provider.publish(AB);
-    await canary.until(() => canary.received.some((r) => holdTarget(r.response)), 10_000, 'canary received the target CDS');
+    await holdingTarget(canary, () => f.provider.publish(AB));
     clock.advance(ACK_TIMEOUT - 1);
     expect(f.provider.state()).toMatchObject({ status: 'rolling', stall: null });
     clock.advance(1);
@@ -215,12 +217,9 @@ describe('RolloutProvider operations', () => {
     const ACK_TIMEOUT = 5_000;
     const f = await startFleet(A, rolloutPolicy({ canaryClusters: ['canary'], waves: [100], ackTimeoutMs: ACK_TIMEOUT }), { clock });
     fleet = f;
-    const holdTarget = (r: SotwResponse): boolean => r.type_url === TypeUrl.Cluster && r.resources.some((x) => x.name === 'shard-b');
     const canary = f.add({ id: 'canary-0', cluster: 'canary' });
     await serverCondition(f.server, () => nodesHold(f.server, ['canary-0'], A), 'canary on A');
-    canary.hold = holdTarget;
-    f.provider.publish(AB);
-    await canary.until(() => canary.received.some((r) => holdTarget(r.response)), 10_000, 'canary received the target CDS');
+    await holdingTarget(canary, () => f.provider.publish(AB));
     f.provider.pause();
     clock.advance(2 * ACK_TIMEOUT);
     expect(f.provider.state()).toMatchObject({ status: 'paused', stall: null });
